@@ -1,0 +1,70 @@
+"""Times HF transformers on the benchmark checkpoint: prefill seconds, decode ms/token, peak RSS.
+
+Eager attention, explicit dtype, `torch.set_num_threads(threads)`, the same input ids and pixel
+values as the Rust side (`bench/src/bin/paligemma2.rs`). Prints one JSON object.
+
+    python bench/paligemma2/bench_transformers.py MODEL_DIR --dtype f32 --threads 2
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import torch
+from transformers import PaliGemmaForConditionalGeneration
+
+IMAGE_TOKEN = 257152
+PROMPT_IDS = [2, 235285, 78802, 3867, 235292, 73199, 578, 23391, 235265, 108]  # <bos> … "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--decode-steps", type=int, default=16)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+
+    start = time.perf_counter()
+    model = PaliGemmaForConditionalGeneration.from_pretrained(args.model, dtype=dtype, attn_implementation="eager")
+    model.eval()
+    load_s = time.perf_counter() - start
+    assert model.config.text_config._attn_implementation == "eager"
+
+    size = model.config.vision_config.image_size
+    n_img = (size // model.config.vision_config.patch_size) ** 2
+    ids = torch.tensor([[IMAGE_TOKEN] * n_img + PROMPT_IDS])
+    token_type_ids = torch.zeros_like(ids)
+    gen = torch.Generator().manual_seed(0)
+    pixels = (torch.rand((1, 3, size, size), generator=gen) * 2 - 1).to(dtype)
+
+    prefill, decode = [], []
+    with torch.inference_mode():
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            out = model(input_ids=ids, pixel_values=pixels, token_type_ids=token_type_ids, use_cache=True,
+                        logits_to_keep=1)
+            prefill.append(time.perf_counter() - t0)
+            past = out.past_key_values
+            next_id = out.logits[:, -1].argmax(-1, keepdim=True)
+            t0 = time.perf_counter()
+            for _ in range(args.decode_steps):
+                out = model(input_ids=next_id, past_key_values=past, use_cache=True, logits_to_keep=1)
+                past = out.past_key_values
+                next_id = out.logits[:, -1].argmax(-1, keepdim=True)
+            decode.append((time.perf_counter() - t0) * 1000 / args.decode_steps)
+    print(json.dumps({
+        "impl": "transformers", "dtype": args.dtype, "threads": args.threads,
+        "torch": torch.__version__, "prefix_tokens": ids.shape[1], "load_s": load_s,
+        "prefill_s": statistics.median(prefill), "decode_ms_per_token": statistics.median(decode),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()

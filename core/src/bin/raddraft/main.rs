@@ -1,0 +1,51 @@
+//! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
+
+mod generate;
+mod model;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "raddraft", version, about = "Offline chest X-ray report drafting and evaluation")]
+struct Cli {
+    /// Log verbosity (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Draft text from one image with a PaliGemma 2 checkpoint directory.
+    Generate(generate::Args),
+    /// Manage model checkpoints.
+    #[command(subcommand)]
+    Model(model::Command),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let outcome: Result<()> = match cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Model(command) => model::run(command),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

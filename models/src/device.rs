@@ -1,0 +1,86 @@
+//! Parsing of user-facing device and dtype names.
+
+use std::str::FromStr;
+
+use candle_core::{DType, Device};
+
+use crate::error::{ModelError, Result};
+
+/// Model dtype: f32 (reference), bf16 (published weights) or f16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelDType {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl ModelDType {
+    pub fn to_candle(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::Bf16 => DType::BF16,
+            Self::F16 => DType::F16,
+        }
+    }
+}
+
+impl FromStr for ModelDType {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "f32" | "float32" => Ok(Self::F32),
+            "bf16" | "bfloat16" => Ok(Self::Bf16),
+            "f16" | "float16" => Ok(Self::F16),
+            other => Err(ModelError::InvalidInput(format!(
+                "unknown dtype `{other}` (choose f32, bf16 or f16)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelDType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+            Self::F16 => "f16",
+        })
+    }
+}
+
+/// `cpu`, `cuda`, `cuda:N` or `metal`; GPU devices need the matching cargo feature.
+pub fn parse_device(name: &str) -> Result<Device> {
+    let unavailable = |what: &str, feature: &str| {
+        ModelError::Unsupported(format!(
+            "{what}: this build has no `{feature}` feature (rebuild with --features {feature})"
+        ))
+    };
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        "metal" => {
+            if candle_core::utils::metal_is_available() {
+                Ok(Device::new_metal(0)?)
+            } else {
+                Err(unavailable("metal", "metal"))
+            }
+        }
+        cuda if cuda == "cuda" || cuda.starts_with("cuda:") => {
+            let ordinal = match cuda.strip_prefix("cuda:") {
+                Some(n) => n.parse().map_err(|_| {
+                    ModelError::InvalidInput(format!("bad CUDA ordinal in `{cuda}`"))
+                })?,
+                None => 0,
+            };
+            if candle_core::utils::cuda_is_available() {
+                Ok(Device::new_cuda(ordinal)?)
+            } else {
+                Err(unavailable(cuda, "cuda"))
+            }
+        }
+        other => Err(ModelError::InvalidInput(format!(
+            "unknown device `{other}` (choose cpu, cuda[:N] or metal)"
+        ))),
+    }
+}

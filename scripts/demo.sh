@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up and drafts a report for the bundled sample radiograph with the bundled demo checkpoint.
+# The demo checkpoint has RANDOM WEIGHTS: its text is meaningless and only shows the pipeline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/bootstrap.sh
+cargo build --release -q -p raddraft-core --bin raddraft
+exec "$CARGO_TARGET_DIR/release/raddraft" generate \
+  --model demo/checkpoint \
+  --image demo/sample-cxr.png \
+  --prompt "INDICATION: Cough and fever. Evaluate for pneumonia." \
+  --max-new-tokens 48 "$@"
