@@ -58,10 +58,14 @@ def main() -> None:
                 past = out.past_key_values
                 next_id = out.logits[:, -1].argmax(-1, keepdim=True)
             decode.append((time.perf_counter() - t0) * 1000 / args.decode_steps)
+        t0 = time.perf_counter()
+        model.get_image_features(pixel_values=pixels)
+        vision_s = time.perf_counter() - t0
     print(json.dumps({
         "impl": "transformers", "dtype": args.dtype, "threads": args.threads,
         "torch": torch.__version__, "prefix_tokens": ids.shape[1], "load_s": load_s,
         "prefill_s": statistics.median(prefill), "decode_ms_per_token": statistics.median(decode),
+        "vision_s": vision_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

@@ -139,6 +139,7 @@ impl SafetensorsFiles {
                 reason: format!("tensor `{name}`: {reason}"),
             }
         })?;
+        release_pages(&file.mmap, file.data_start + start, file.data_start + end);
         self.used
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -160,6 +161,27 @@ impl SafetensorsFiles {
         unused.sort();
         unused
     }
+}
+
+/// Drops the resident pages of an already converted byte range, so peak memory stays near the
+/// size of the loaded model instead of model + file. The mapping is read-only and file-backed:
+/// the pages are simply re-read should anything touch them again.
+fn release_pages(mmap: &Mmap, start: usize, end: usize) {
+    #[cfg(unix)]
+    {
+        const PAGE: usize = 4096;
+        let first = start.next_multiple_of(PAGE);
+        let last = end / PAGE * PAGE;
+        if last > first {
+            // SAFETY: no slice of this range is alive any more (the tensor owns a converted copy),
+            // and MADV_DONTNEED on a read-only shared file mapping cannot change its contents.
+            let _ = unsafe {
+                mmap.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+            };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (mmap, start, end);
 }
 
 struct Shards {

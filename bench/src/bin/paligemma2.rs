@@ -77,6 +77,9 @@ fn main() -> Result<()> {
         }
         decode.push(t0.elapsed().as_secs_f64() * 1000.0 / decode_steps as f64);
     }
+    let t0 = Instant::now();
+    model.encode_image(&pixels, None)?;
+    let vision_s = t0.elapsed().as_secs_f64();
     println!(
         "{}",
         serde_json::json!({
@@ -87,6 +90,7 @@ fn main() -> Result<()> {
             "load_s": load_s,
             "prefill_s": median(prefill),
             "decode_ms_per_token": median(decode),
+            "vision_s": vision_s,
             "peak_rss_mb": peak_rss_mb(),
         })
     );

@@ -53,7 +53,8 @@ pub struct Args {
     /// Print one JSON object with text, token ids, log-probabilities and timings.
     #[arg(long)]
     json: bool,
-    /// Write f32 `prefill_logits` (vocab) and `step_logits` (steps × vocab) to this safetensors file (greedy only).
+    /// Write f32 `prefill_logits` (vocab, last prefix position) and `step_logits` (steps × vocab: row k
+    /// is what token k was chosen from, so row 0 equals prefill_logits) to a safetensors file (greedy only).
     #[arg(long)]
     dump_logits: Option<PathBuf>,
 }
@@ -85,8 +86,14 @@ pub fn run(args: Args) -> Result<()> {
 
     let decoding = match args.beams {
         Some(n) if n > 1 => {
-            anyhow::ensure!(args.dump_logits.is_none(), "--dump-logits needs greedy decoding (drop --beams)");
-            Decoding::Beam { num_beams: n, length_penalty: 1.0 }
+            anyhow::ensure!(
+                args.dump_logits.is_none(),
+                "--dump-logits needs greedy decoding (drop --beams)"
+            );
+            Decoding::Beam {
+                num_beams: n,
+                length_penalty: 1.0,
+            }
         }
         _ => Decoding::Greedy,
     };
@@ -118,12 +125,24 @@ pub fn run(args: Args) -> Result<()> {
         }
         ControlFlow::Continue(())
     };
-    let sink: Option<generation::LogitsSink> = if args.dump_logits.is_some() { Some(&mut record) } else { None };
-    let result = generation::generate(&mut checkpoint.model, &prefix, &pixel_values, &config, &mut on_token, sink)?;
+    let sink: Option<generation::LogitsSink> = if args.dump_logits.is_some() {
+        Some(&mut record)
+    } else {
+        None
+    };
+    let result = generation::generate(
+        &mut checkpoint.model,
+        &prefix,
+        &pixel_values,
+        &config,
+        &mut on_token,
+        sink,
+    )?;
     let text = checkpoint.tokenizer.decode(&result.token_ids)?;
 
     if let Some(path) = &args.dump_logits {
-        write_logits(path, &recorded).with_context(|| format!("cannot write {}", path.display()))?;
+        write_logits(path, &recorded)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
         let output = serde_json::json!({
@@ -160,11 +179,11 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn write_logits(path: &std::path::Path, recorded: &[Tensor]) -> Result<()> {
-    let (prefill, steps) = recorded.split_first().context("no logits were produced")?;
-    let mut tensors = vec![("prefill_logits", prefill.clone())];
-    if !steps.is_empty() {
-        tensors.push(("step_logits", Tensor::stack(steps, 0)?));
-    }
+    let prefill = recorded.first().context("no logits were produced")?;
+    let tensors = [
+        ("prefill_logits".to_string(), prefill.clone()),
+        ("step_logits".to_string(), Tensor::stack(recorded, 0)?),
+    ];
     candle_core::safetensors::save(&tensors.into_iter().collect(), path)?;
     Ok(())
 }
