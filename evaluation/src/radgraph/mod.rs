@@ -1,0 +1,331 @@
+//! RadGraph inference identical to the `radgraph` package 0.1.18 (`RadGraph(...)(reports)`), on
+//! candle, CPU, f32.
+//!
+//! Pipeline: preprocessing (v1 regex or XL `wordpunct`) → per-word WordPiece → `[CLS] … [SEP]`
+//! folded into `max_length` segments → BERT → word vector = mean of its pieces → all spans of width
+//! ≤ `max_span_width` → NER with a null logit of 0 → mention scores, top `ceil(0.5·words)` spans →
+//! relation labels for every ordered pair → the package's JSON.
+//!
+//! Deliberate differences, all documented: a report with zero words (e.g. only whitespace) crashes
+//! the package; here it yields a graph without entities. Decisions are identical except at
+//! near-ties of the f32 logits (|margin| ≲ 1e-5), where PyTorch and candle may round differently.
+
+pub mod archive;
+pub mod bert;
+pub mod config;
+pub mod dygie;
+pub mod graph;
+pub mod preprocess;
+pub mod weights;
+mod word_chars;
+pub mod wordpiece;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::Serialize;
+
+pub use archive::{EncoderFiles, ModelFiles};
+pub use config::{ArchiveConfig, Labels};
+pub use graph::{Entity, Graph};
+pub use preprocess::Preprocessing;
+
+use crate::error::{EvalError, Result};
+use bert::{BertConfig, BertEncoder};
+use dygie::{DygieHeads, Predictions};
+use weights::StateDict;
+use wordpiece::{IndexedWords, WordPieces};
+
+/// The reference implementation these results reproduce.
+pub const REFERENCE_PACKAGE: &str = "radgraph 0.1.18 (PyPI)";
+
+/// The two checkpoints the CLI names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Variant {
+    /// `radgraph` (PubMedBERT/BiomedBERT encoder, v1 preprocessing).
+    V1,
+    /// `radgraph-xl` (CXR-BERT encoder, wordpunct preprocessing).
+    Xl,
+}
+
+impl Variant {
+    /// The package's `model_type` (and label-namespace prefix).
+    pub fn model_type(self) -> &'static str {
+        match self {
+            Variant::V1 => "radgraph",
+            Variant::Xl => "radgraph-xl",
+        }
+    }
+}
+
+/// Options for [`RadGraph::load`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Which label namespaces to use; inferred from the archive's vocabulary when it holds one.
+    pub model_type: Option<String>,
+    /// The encoder's tokenizer/config directory, overriding the search of [`ModelFiles::resolve_encoder`].
+    pub encoder_dir: Option<PathBuf>,
+}
+
+/// Where a loaded model came from; stated in every output.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Provenance {
+    pub model_type: String,
+    pub source: PathBuf,
+    pub sha256: String,
+    pub encoder: PathBuf,
+    pub reference: &'static str,
+}
+
+/// A loaded RadGraph model.
+pub struct RadGraph {
+    preprocessing: Preprocessing,
+    max_length: usize,
+    wordpieces: WordPieces,
+    encoder: BertEncoder,
+    heads: DygieHeads,
+    labels: Labels,
+    provenance: Provenance,
+}
+
+/// Intermediate values of one annotation, for parity diagnostics.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub words: Vec<String>,
+    pub indexed: IndexedWords,
+    pub word_vectors: Vec<Vec<f32>>,
+    pub predictions: Predictions,
+    pub graph: Graph,
+}
+
+/// Segments per encoder batch and the padded-token budget of one batch.
+const MAX_BATCH_SEGMENTS: usize = 32;
+const MAX_BATCH_TOKENS: usize = 8192;
+
+impl RadGraph {
+    /// Load a model directory or `.tar.gz` in the public archive layout.
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Self> {
+        let files = ModelFiles::open(path)?;
+        let config = ArchiveConfig::from_json(&files.config, &files.config_path)?;
+        let available = Labels::model_types(&files.vocabulary);
+        let model_type = match &options.model_type {
+            Some(t) => t.clone(),
+            None => match available.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(EvalError::NotAModel {
+                        path: path.to_owned(),
+                        message: format!(
+                            "cannot tell the model type: NER label namespaces for [{}]; choose one",
+                            available.join(", ")
+                        ),
+                    })
+                }
+            },
+        };
+        let labels = Labels::read(&files.vocabulary, &model_type, &files.source)?;
+        // radgraph 0.1.18: only "radgraph" uses the v1 regex; every other type the XL path.
+        let preprocessing = if model_type == "radgraph" {
+            Preprocessing::V1
+        } else {
+            Preprocessing::Xl
+        };
+        let tokenizer_files = files.resolve_encoder(&config.tokenizer_model_name, options.encoder_dir.as_deref())?;
+        let encoder_files = if config.encoder_model_name == config.tokenizer_model_name {
+            tokenizer_files.clone()
+        } else {
+            files.resolve_encoder(&config.encoder_model_name, options.encoder_dir.as_deref())?
+        };
+        let bert_config: BertConfig = serde_json::from_slice(&encoder_files.config).map_err(|e| {
+            EvalError::invalid_line(encoder_files.location.join("config.json"), e.line(), e.to_string())
+        })?;
+        let wordpieces = WordPieces::new(&tokenizer_files)?;
+        let state = StateDict::load(&files.weights)?;
+        let encoder = BertEncoder::new(bert_config, &state)?;
+        if config.max_length > encoder.max_positions() {
+            return Err(EvalError::invalid_file(
+                &files.config_path,
+                format!(
+                    "max_length {} exceeds the encoder's {} positions",
+                    config.max_length,
+                    encoder.max_positions()
+                ),
+            ));
+        }
+        let heads = DygieHeads::load(&state, &config, &labels, &model_type, encoder.hidden_size())?;
+        Ok(RadGraph {
+            preprocessing,
+            max_length: config.max_length,
+            wordpieces,
+            encoder,
+            heads,
+            labels,
+            provenance: Provenance {
+                model_type,
+                source: files.source.clone(),
+                sha256: files.sha256.clone(),
+                encoder: tokenizer_files.location,
+                reference: REFERENCE_PACKAGE,
+            },
+        })
+    }
+
+    /// The package's `model_type` in use.
+    pub fn model_type(&self) -> &str {
+        &self.provenance.model_type
+    }
+
+    /// Where the model came from.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+
+    /// The words the model sees for `text` (after the package's `""` → `"None"`).
+    pub fn words(&self, text: &str) -> Vec<String> {
+        let text = if text.is_empty() { "None" } else { text };
+        preprocess::words(text, self.preprocessing)
+    }
+
+    /// Annotate one report, as `RadGraph(model_type)([text])["0"]`.
+    pub fn annotate(&self, text: &str) -> Result<Graph> {
+        Ok(self.annotate_many(&[text])?.pop().expect("one graph per text"))
+    }
+
+    /// Annotate several reports; the encoder runs on batches of segments of similar length.
+    pub fn annotate_many<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Graph>> {
+        let prepared = texts
+            .iter()
+            .map(|t| {
+                let words = self.words(t.as_ref());
+                let indexed = self.wordpieces.index(&words, self.max_length)?;
+                Ok((words, indexed))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let hidden = self.encode(prepared.iter().map(|(_, indexed)| indexed))?;
+        prepared
+            .into_iter()
+            .zip(hidden)
+            .map(|((words, indexed), hidden)| {
+                let vectors = self.word_vectors(&indexed, &hidden)?;
+                let predictions = self.heads.predict(&vectors)?;
+                Ok(self.graph(&words, &predictions))
+            })
+            .collect()
+    }
+
+    /// Annotate one report and keep the intermediate values.
+    pub fn trace(&self, text: &str) -> Result<Trace> {
+        let words = self.words(text);
+        let indexed = self.wordpieces.index(&words, self.max_length)?;
+        let hidden = self.encode(std::iter::once(&indexed))?.pop().expect("one report");
+        let vectors = self.word_vectors(&indexed, &hidden)?;
+        let predictions = self.heads.predict(&vectors)?;
+        let graph = self.graph(&words, &predictions);
+        Ok(Trace {
+            word_vectors: vectors.to_vec2()?,
+            words,
+            indexed,
+            predictions,
+            graph,
+        })
+    }
+
+    /// Run the encoder on every segment of every report; per report, the hidden states of its
+    /// segment interiors concatenated, as a flat `(pieces × H)` row-major buffer.
+    fn encode<'a>(&self, reports: impl Iterator<Item = &'a IndexedWords>) -> Result<Vec<Vec<f32>>> {
+        let reports: Vec<&IndexedWords> = reports.collect();
+        let mut jobs: Vec<(usize, usize, &[u32])> = Vec::new();
+        for (r, indexed) in reports.iter().enumerate() {
+            for (s, segment) in indexed.segments.iter().enumerate() {
+                jobs.push((r, s, segment.as_slice()));
+            }
+        }
+        jobs.sort_by_key(|job| std::cmp::Reverse(job.2.len()));
+        let h = self.encoder.hidden_size();
+        let mut per_segment: Vec<Vec<Option<Vec<f32>>>> = reports
+            .iter()
+            .map(|indexed| vec![None; indexed.segments.len()])
+            .collect();
+        let mut start = 0;
+        while start < jobs.len() {
+            let longest = jobs[start].2.len();
+            let mut end = start + 1;
+            while end < jobs.len() && end - start < MAX_BATCH_SEGMENTS && (end - start + 1) * longest <= MAX_BATCH_TOKENS
+            {
+                end += 1;
+            }
+            let batch: Vec<&[u32]> = jobs[start..end].iter().map(|job| job.2).collect();
+            let outputs = self.encoder.forward(&batch)?;
+            for (job, output) in jobs[start..end].iter().zip(outputs) {
+                let len = job.2.len();
+                // Drop the segment's own [CLS] and [SEP].
+                let interior: Vec<f32> = output.narrow(0, 1, len - 2)?.flatten_all()?.to_vec1()?;
+                per_segment[job.0][job.1] = Some(interior);
+            }
+            start = end;
+        }
+        Ok(per_segment
+            .into_iter()
+            .map(|segments| {
+                let mut flat = Vec::with_capacity(segments.len() * self.max_length * h);
+                for segment in segments {
+                    flat.extend(segment.expect("every segment encoded"));
+                }
+                flat
+            })
+            .collect())
+    }
+
+    /// Mean of each word's piece vectors; zeros for a word without pieces.
+    fn word_vectors(&self, indexed: &IndexedWords, hidden: &[f32]) -> Result<Tensor> {
+        let h = self.encoder.hidden_size();
+        let mut out = vec![0f32; indexed.offsets.len() * h];
+        for (w, offset) in indexed.offsets.iter().enumerate() {
+            if let Some((first, last)) = *offset {
+                let row = &mut out[w * h..(w + 1) * h];
+                for piece in first..=last {
+                    for (acc, v) in row.iter_mut().zip(&hidden[piece * h..(piece + 1) * h]) {
+                        *acc += v;
+                    }
+                }
+                let count = (last - first + 1) as f32;
+                for v in row.iter_mut() {
+                    *v /= count;
+                }
+            }
+        }
+        Ok(Tensor::from_vec(out, (indexed.offsets.len(), h), &Device::Cpu)?)
+    }
+
+    /// The package's JSON (`get_entity`): entities in span order; a relation is kept only if its
+    /// object span is an entity, and listed under its subject entity.
+    fn graph(&self, words: &[String], predictions: &Predictions) -> Graph {
+        let entity_spans: Vec<(usize, usize)> = predictions.entities.iter().map(|e| (e.0, e.1)).collect();
+        let entities = predictions
+            .entities
+            .iter()
+            .map(|&(start, end, label)| {
+                let relations = predictions
+                    .relations
+                    .iter()
+                    .filter(|(subject, _, _)| *subject == (start, end))
+                    .filter_map(|(_, object, label)| {
+                        let object_index = entity_spans.iter().position(|s| s == object)?;
+                        Some((self.labels.relation[*label].clone(), (object_index + 1).to_string()))
+                    })
+                    .collect();
+                Entity {
+                    tokens: words[start..=end].join(" "),
+                    label: self.labels.ner[label].clone(),
+                    start_ix: start,
+                    end_ix: end,
+                    relations,
+                }
+            })
+            .collect();
+        Graph {
+            entities,
+            ..Graph::empty(words.join(" "))
+        }
+    }
+}

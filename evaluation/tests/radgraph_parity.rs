@@ -1,0 +1,183 @@
+//! Parity with the `radgraph` package 0.1.18 on tiny random-weight models.
+//!
+//! Reference: `tests/fixtures/radgraph/generate.py` (radgraph 0.1.18, torch 2.15.0, transformers
+//! 4.57.6, CPU, float32; versions recorded in each `expected/*.json`). Required: identical token
+//! ids, offsets, kept spans and entity/relation JSON for every report, and every F1 variant within
+//! 1e-9. Word vectors are compared as a diagnostic within 2e-5 (f32 rounding differs between
+//! PyTorch and candle). Decisions recorded as near-ties (margin < 1e-4) are reported, not failed.
+
+use std::path::{Path, PathBuf};
+
+use raddraft_eval::f1::{self, CaseMode};
+use raddraft_eval::radgraph::{Graph, LoadOptions, RadGraph};
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph")
+}
+
+fn expected(model_type: &str) -> Value {
+    let path = fixtures().join(format!("expected/{model_type}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture present")).expect("valid JSON")
+}
+
+fn load(path: &Path) -> RadGraph {
+    RadGraph::load(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+}
+
+/// Compare every report's intermediate values and graph; returns the graphs by text.
+fn check_reports(model: &RadGraph, expected: &Value) -> std::collections::HashMap<String, Graph> {
+    let mut graphs = std::collections::HashMap::new();
+    let mut tolerated = Vec::new();
+    let mut failures = Vec::new();
+    let mut worst_vector_difference = 0f32;
+    for report in expected["reports"].as_array().expect("reports") {
+        let text = report["text"].as_str().expect("text");
+        let trace = model.trace(text).expect("annotation succeeds");
+        let near_ties = report["near_ties"].as_array().map_or(0, Vec::len);
+        let want_ids: Vec<u32> = serde_json::from_value(report["token_ids"].clone()).expect("ids");
+        assert_eq!(trace.indexed.token_ids(), want_ids, "token ids of {text:?}");
+        let want_offsets: Vec<(i64, i64)> = serde_json::from_value(report["offsets"].clone()).expect("offsets");
+        assert_eq!(trace.indexed.package_offsets(), want_offsets, "offsets of {text:?}");
+        if let Some(vectors) = report.get("word_vectors") {
+            let want: Vec<Vec<f32>> = serde_json::from_value(vectors.clone()).expect("vectors");
+            assert_eq!(want.len(), trace.word_vectors.len());
+            for (a, b) in want.iter().flatten().zip(trace.word_vectors.iter().flatten()) {
+                worst_vector_difference = worst_vector_difference.max((a - b).abs());
+            }
+        }
+        let want_top: Vec<usize> = serde_json::from_value(report["top_span_indices"].clone()).expect("top");
+        let got_graph = serde_json::to_value(&trace.graph).expect("serialises");
+        let same = trace.predictions.top_spans == want_top && got_graph == report["graph"];
+        if !same {
+            let message = format!(
+                "{text:?}:\n  top spans {:?} vs expected {:?}\n  graph {}\n  expected {}",
+                trace.predictions.top_spans, want_top, got_graph, report["graph"]
+            );
+            if near_ties > 0 {
+                tolerated.push(message);
+            } else {
+                failures.push(message);
+            }
+        }
+        graphs.insert(text.to_owned(), trace.graph);
+    }
+    eprintln!("largest word-vector difference: {worst_vector_difference:e}");
+    for message in &tolerated {
+        eprintln!("NEAR-TIE (flagged by the fixture, tolerated): {message}");
+    }
+    assert!(failures.is_empty(), "{} report(s) differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(worst_vector_difference < 2e-5, "word vectors differ by {worst_vector_difference}");
+    graphs
+}
+
+fn close(got: f64, want: &Value, what: &str) {
+    let want = want.as_f64().unwrap_or_else(|| panic!("{what}: number in fixture"));
+    assert!((got - want).abs() <= 1e-9, "{what}: got {got}, expected {want}");
+}
+
+fn check_pairs(model: &RadGraph, expected: &Value) {
+    let pairs = read_pairs();
+    let graphs = check_reports(model, expected);
+    let rows = expected["pairs"].as_array().expect("pairs");
+    assert_eq!(rows.len(), pairs.len());
+    let (mut simple, mut partial, mut complete) = (Vec::new(), Vec::new(), Vec::new());
+    for ((id, hyp, reference), row) in pairs.iter().zip(rows) {
+        assert_eq!(row["id"].as_str(), Some(id.as_str()));
+        let graph = |text: &str| (!text.is_empty()).then(|| &graphs[text]);
+        let (h, r) = (graph(hyp), graph(reference));
+        let old = f1::delbrouck(h, r, CaseMode::Package0118);
+        close(old.rg_e, &row["rg_e"], &format!("{id} rg_e"));
+        close(old.rg_er, &row["rg_er"], &format!("{id} rg_er"));
+        close(old.rg_er_bar, &row["rg_er_bar"], &format!("{id} rg_er_bar"));
+        let lower = f1::delbrouck(h, r, CaseMode::Lowercase);
+        close(lower.rg_e, &row["rg_e_lowercase"], &format!("{id} rg_e_lowercase"));
+        close(lower.rg_er, &row["rg_er_lowercase"], &format!("{id} rg_er_lowercase"));
+        close(lower.rg_er_bar, &row["rg_er_bar_lowercase"], &format!("{id} rg_er_bar_lowercase"));
+        let yu = f1::yu(h, r);
+        close(yu.entity_f1, &row["radgraph_entity_f1"], &format!("{id} entity F1"));
+        close(yu.relation_f1, &row["radgraph_relation_f1"], &format!("{id} relation F1"));
+        close(yu.radgraph_f1, &row["radgraph_f1"], &format!("{id} radgraph_f1"));
+        simple.push(old.rg_e);
+        partial.push(old.rg_er);
+        complete.push(old.rg_er_bar);
+    }
+    close(f1::mean(&simple), &expected["mean"]["rg_e"], "mean rg_e");
+    close(f1::mean(&partial), &expected["mean"]["rg_er"], "mean rg_er");
+    close(f1::mean(&complete), &expected["mean"]["rg_er_bar"], "mean rg_er_bar");
+}
+
+fn read_pairs() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(fixtures().join("pairs.jsonl")).expect("pairs.jsonl");
+    text.lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).expect("pair JSON");
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["hypothesis"].as_str().unwrap().to_owned(),
+                v["reference"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn v1_matches_the_package() {
+    let model = load(&fixtures().join("models/radgraph"));
+    assert_eq!(model.model_type(), "radgraph");
+    check_pairs(&model, &expected("radgraph"));
+}
+
+#[test]
+fn xl_matches_the_package() {
+    let model = load(&fixtures().join("models/radgraph-xl"));
+    assert_eq!(model.model_type(), "radgraph-xl");
+    check_pairs(&model, &expected("radgraph-xl"));
+}
+
+/// The `.tar.gz` gives the same graphs as the directory (the encoder named by hub id, given here
+/// as an explicit local directory, as a user without the Hugging Face cache would).
+#[test]
+fn v1_from_tar_gz_matches_the_directory() {
+    let options = LoadOptions {
+        encoder_dir: Some(fixtures().join("models/radgraph/encoder")),
+        ..LoadOptions::default()
+    };
+    let archive = RadGraph::load(&fixtures().join("models/radgraph.tar.gz"), &options).expect("loads");
+    let expected = expected("radgraph");
+    for report in expected["reports"].as_array().expect("reports").iter().take(12) {
+        let text = report["text"].as_str().expect("text");
+        let graph = archive.annotate(text).expect("annotation");
+        assert_eq!(serde_json::to_value(&graph).expect("json"), report["graph"], "{text:?}");
+    }
+}
+
+/// Batched annotation (several reports through one padded encoder batch) equals one at a time.
+#[test]
+fn batched_annotation_equals_single() {
+    let model = load(&fixtures().join("models/radgraph-xl"));
+    let pairs = read_pairs();
+    let texts: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
+    let batched = model.annotate_many(&texts).expect("batch");
+    for (text, graph) in texts.iter().zip(&batched) {
+        assert_eq!(&model.annotate(text).expect("single"), graph, "{text:?}");
+    }
+}
+
+/// Entity keys serialise as "1".."N" in numeric order, like Python's dict.
+#[test]
+fn entity_keys_serialise_in_numeric_order() {
+    let expected = expected("radgraph");
+    let report = expected["reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .find(|r| r["graph"]["entities"].as_object().is_some_and(|e| e.len() >= 10))
+        .expect("a report with at least 10 entities");
+    let graph: Graph = serde_json::from_value(report["graph"].clone()).expect("deserialises");
+    let text = serde_json::to_string(&graph).expect("serialises");
+    let positions: Vec<usize> = (1..=graph.entities.len())
+        .map(|k| text.find(&format!("\"{k}\":{{")).expect("key present"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "keys out of order in {text}");
+}
