@@ -84,3 +84,19 @@ pub fn parse_device(name: &str) -> Result<Device> {
         ))),
     }
 }
+
+/// Configures glibc's allocator for inference: large activation buffers are served from the heap
+/// and reused instead of being mapped, zeroed by the kernel and unmapped on every operation.
+/// Measured on the 3B-448 benchmark model: prefill 4.7 s → 3.8 s, load 3.6 s → 2.5 s. Call once
+/// at process start, before loading a model. A no-op on other platforms.
+pub fn tune_allocator_for_inference() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any worker thread
+    // allocates model memory.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        // Still give memory back when more than 1 GiB is free at the top of the heap (e.g. after
+        // a model is dropped).
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}

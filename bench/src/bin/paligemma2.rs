@@ -36,6 +36,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() -> Result<()> {
+    raddraft_models::device::tune_allocator_for_inference();
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(
         args.next()

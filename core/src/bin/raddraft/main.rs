@@ -7,7 +7,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "raddraft", version, about = "Offline chest X-ray report drafting and evaluation")]
+#[command(
+    name = "raddraft",
+    version,
+    about = "Offline chest X-ray report drafting and evaluation"
+)]
 struct Cli {
     /// Log verbosity (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, global = true, default_value = "warn")]
@@ -27,6 +31,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    raddraft_models::device::tune_allocator_for_inference();
     init_logging(&cli.log);
     let outcome: Result<()> = match cli.command {
         Command::Generate(args) => generate::run(args),

@@ -22,10 +22,17 @@ pub enum Command {
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Check { dir, dtype } => {
-            let options = LoadOptions { dtype, ..LoadOptions::default() };
-            let checkpoint = Checkpoint::load(&dir, &options)
-                .with_context(|| format!("{} is not a usable PaliGemma 2 checkpoint", dir.display()))?;
-            let (t, v) = (&checkpoint.config.text_config, &checkpoint.config.vision_config);
+            let options = LoadOptions {
+                dtype,
+                ..LoadOptions::default()
+            };
+            let checkpoint = Checkpoint::load(&dir, &options).with_context(|| {
+                format!("{} is not a usable PaliGemma 2 checkpoint", dir.display())
+            })?;
+            let (t, v) = (
+                &checkpoint.config.text_config,
+                &checkpoint.config.vision_config,
+            );
             println!("checkpoint: {}", dir.display());
             if let Some(warning) = checkpoint.demo_warning() {
                 println!("WARNING: {warning}");
@@ -46,7 +53,10 @@ pub fn run(command: Command) -> Result<()> {
                 "soft-caps: attention {:?}, final {:?}; sliding window {:?}",
                 t.attn_logit_softcapping, t.final_logit_softcapping, t.sliding_window
             );
-            println!("resize: {:?}; loaded in {:.2} s", checkpoint.preprocessing.filter, checkpoint.load_s);
+            println!(
+                "resize: {:?}; loaded in {:.2} s",
+                checkpoint.preprocessing.filter, checkpoint.load_s
+            );
             Ok(())
         }
     }
