@@ -153,7 +153,7 @@ impl Macros {
         def!("SGML", r#"<(?:[!?][A-Za-z\-][^>\r\n]*|[A-Za-z][A-Za-z0-9_:.\-]*(?:[ ]+(?:[A-Za-z][A-Za-z0-9_:.\-]*|[A-Za-z][A-Za-z0-9_:.\-]*[ ]*=[ ]*(?:'[^']*'|"[^"]*")))*[ ]*/?|/[A-Za-z][A-Za-z0-9_:.\-]*)[ ]*>"#.to_owned());
         def!("SPMDASH", format!(r"&{};|[\x{{96}}\x{{97}}\x{{2013}}\x{{2014}}\x{{2015}}]", ci_words(&["MD", "mdash", "ndash"])));
         def!("SPAMP", ci("&amp;"));
-        def!("SPPUNC", format!(r"&(?:{}|#[0-9]+);", ci_words(&["HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq"]).trim_start_matches("(?:").trim_end_matches(')')));
+        def!("SPPUNC", format!(r"&(?:{}|#[0-9]+);", ci_words(&["HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq"])));
         def!("SPLET", format!(r"&[aeiouAEIOU]{};", ci_words(&["acute", "grave", "uml"])));
         def!("SPACE", r"[ \t\x{A0}\x{2000}-\x{200A}\x{3000}]".to_owned());
         def!("SPACES", format!("{}+", g(&m, "SPACE")));
@@ -497,12 +497,30 @@ impl PtbTokenizer {
     pub fn tokenize_caption(&mut self, text: &str) -> String {
         // pycocoevalcap replaces "\n" by " " before writing the caption.
         let text = text.replace('\n', " ");
-        self.corenlp_tokens(&text)
-            .into_iter()
-            .map(|t| java_lowercase(&t))
-            .filter(|t| !PUNCTUATIONS.contains(&t.as_str()))
+        let line = self
+            .corenlp_tokens(&text)
+            .iter()
+            .map(|t| java_lowercase(t))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // `line.rstrip().split(' ')`, then the punctuation filter.
+        python_rstrip(&line)
+            .split(' ')
+            .filter(|t| !PUNCTUATIONS.contains(t))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// CoreNLP's output line for `text` as pycocoevalcap reads it (lower-cased, right-stripped),
+    /// before the punctuation filter.
+    pub fn corenlp_line(&mut self, text: &str) -> String {
+        let line = self
+            .corenlp_tokens(text)
+            .iter()
+            .map(|t| java_lowercase(t))
+            .collect::<Vec<_>>()
+            .join(" ");
+        python_rstrip(&line).to_owned()
     }
 
     fn lex(&mut self, text: &str) -> Vec<Lexeme> {
