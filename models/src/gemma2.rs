@@ -208,7 +208,7 @@ impl Attention {
         let q = q.reshape((b, self.kv_heads, group * t, d))?;
         let mut scores = (q.matmul(&k.t()?)? * self.scale)?;
         if let Some(cap) = self.softcap {
-            scores = ((scores / cap)?.tanh()? * cap)?;
+            scores = crate::ops::soft_cap(&scores, cap)?;
         }
         if let Some(mask) = mask {
             scores = scores
@@ -491,7 +491,7 @@ impl Gemma2 {
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
         let mut logits = hidden.broadcast_matmul(&head.t()?)?;
         if let Some(cap) = self.final_softcap {
-            logits = ((logits / cap)?.tanh()? * cap)?;
+            logits = crate::ops::soft_cap(&logits, cap)?;
         }
         Ok(logits.to_dtype(DType::F32)?)
     }

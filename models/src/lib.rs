@@ -17,6 +17,7 @@ pub mod device;
 pub mod error;
 pub mod gemma2;
 pub mod generation;
+pub mod ops;
 pub mod paligemma2;
 pub mod preprocess;
 pub mod prompt;

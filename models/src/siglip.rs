@@ -13,7 +13,7 @@ use crate::weights::Loader;
 
 pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
     match act {
-        Activation::GeluTanh => x.gelu(),
+        Activation::GeluTanh => crate::ops::gelu_tanh(x),
         Activation::GeluErf => x.gelu_erf(),
     }
 }
