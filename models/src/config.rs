@@ -172,7 +172,7 @@ impl TextConfig {
         match &self.layer_types {
             Some(types) if types[i] == "sliding_attention" => LayerType::Sliding,
             Some(_) => LayerType::Full,
-            None if i % 2 == 0 => LayerType::Sliding,
+            None if i.is_multiple_of(2) => LayerType::Sliding,
             None => LayerType::Full,
         }
     }
@@ -212,14 +212,16 @@ impl TextConfig {
         }
         if self.num_attention_heads == 0
             || self.num_key_value_heads == 0
-            || self.num_attention_heads % self.num_key_value_heads != 0
+            || !self
+                .num_attention_heads
+                .is_multiple_of(self.num_key_value_heads)
         {
             return Err(invalid(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
             )));
         }
-        if self.head_dim % 2 != 0 || self.hidden_size == 0 || self.vocab_size == 0 {
+        if !self.head_dim.is_multiple_of(2) || self.hidden_size == 0 || self.vocab_size == 0 {
             return Err(invalid("head_dim must be even and sizes non-zero".into()));
         }
         if self.query_pre_attn_scalar <= 0.0 {
@@ -381,13 +383,13 @@ impl PaliGemma2Config {
             reason,
         };
         let v = &self.vision_config;
-        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
+        if v.patch_size == 0 || !v.image_size.is_multiple_of(v.patch_size) {
             return Err(invalid(format!(
                 "vision image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size
             )));
         }
-        if v.num_attention_heads == 0 || v.hidden_size % v.num_attention_heads != 0 {
+        if v.num_attention_heads == 0 || !v.hidden_size.is_multiple_of(v.num_attention_heads) {
             return Err(invalid(
                 "vision hidden_size is not divisible by its heads".into(),
             ));

@@ -480,7 +480,7 @@ impl Gemma2 {
         }
         self.cached_len += t;
         let h = self.norm.forward(&h)?;
-        if let Some(tr) = trace.as_deref_mut() {
+        if let Some(tr) = trace {
             tr.final_norm = Some(h.clone());
         }
         Ok(h)

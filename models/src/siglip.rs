@@ -192,7 +192,7 @@ impl VisionTower {
             }
         }
         let h = self.post_layernorm.forward(&h)?;
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = trace {
             t.last_hidden_state = Some(h.clone());
         }
         Ok(self.projector.forward(&h)?)
