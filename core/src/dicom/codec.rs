@@ -134,6 +134,13 @@ pub(crate) fn decode_jpeg(data: &[u8], shape: &FrameShape) -> Result<Vec<u16>, C
 pub(crate) fn decode_jpeg_ls(data: &[u8], shape: &FrameShape) -> Result<Vec<u16>, CodecFailure> {
     const CODEC: &str = "JPEG-LS";
     guarded(CODEC, || {
+        // CharLS 2.4 spends seconds rejecting a truncated stream; a complete one ends with EOI.
+        if !super::frame::ends_with_end_marker(data) {
+            return Err(CodecFailure::new(
+                CODEC,
+                "the stream is truncated (it does not end with the EOI marker FFD9)",
+            ));
+        }
         let mut charls = charls::CharLS::default();
         let info = charls
             .get_frame_info(data)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
-use dicom_object::OpenFileOptions;
+use dicom_object::{FileMetaTable, OpenFileOptions};
 
 use super::attrs::{self, Object};
 use super::codec::FrameShape;
@@ -38,15 +38,24 @@ pub(crate) fn meta_group_offset(bytes: &[u8]) -> Option<usize> {
 }
 
 pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage, IngestError> {
+    // The file meta group first: an unknown transfer syntax makes the data set unparseable, and
+    // deserves an error that names it rather than a parse failure.
+    let file_meta =
+        FileMetaTable::from_reader(&bytes[start..]).map_err(|error| parse_error(&error, path))?;
+    let transfer_syntax_uid = file_meta.transfer_syntax().to_string();
+    let codec = syntax::codec_for(&transfer_syntax_uid).ok_or_else(|| {
+        IngestError::UnsupportedTransferSyntax {
+            path: path.to_path_buf(),
+            uid: transfer_syntax_uid.clone(),
+            name: syntax::name_of(&transfer_syntax_uid),
+            hint: syntax::unsupported_hint(&transfer_syntax_uid),
+        }
+    })?;
+
     let file = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(&bytes[start..])
         .map_err(|error| parse_error(&error, path))?;
-    let transfer_syntax_uid = file
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_string();
     let obj: &Object = &file;
 
     if !attrs::present(obj, tags::PIXEL_DATA) {
@@ -62,15 +71,6 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
             path: path.to_path_buf(),
         });
     }
-
-    let codec = syntax::codec_for(&transfer_syntax_uid).ok_or_else(|| {
-        IngestError::UnsupportedTransferSyntax {
-            path: path.to_path_buf(),
-            uid: transfer_syntax_uid.clone(),
-            name: syntax::name_of(&transfer_syntax_uid),
-            hint: syntax::unsupported_hint(&transfer_syntax_uid),
-        }
-    })?;
 
     let layout = ImagePixelModule::read(obj, path)?;
     if transfer_syntax_uid == syntax::JPEG_EXTENDED && layout.bits_stored > 8 {
@@ -316,10 +316,10 @@ impl ImagePixelModule {
 }
 
 /// Maps a dicom-object parse failure to "truncated" when the input ran out, else "malformed".
-fn parse_error(error: &dicom_object::ReadError, path: &Path) -> IngestError {
+fn parse_error(error: &(dyn std::error::Error + 'static), path: &Path) -> IngestError {
     let mut detail = error.to_string();
     let mut truncated = false;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         detail.push_str(": ");
         detail.push_str(&cause.to_string());

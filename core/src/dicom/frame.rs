@@ -205,7 +205,7 @@ pub(crate) fn first_frame_codestream<'a>(
 }
 
 /// Whether a fragment ends with FFD9 (JPEG EOI, JPEG 2000 EOC), allowing DICOM's padding byte.
-fn ends_with_end_marker(fragment: &[u8]) -> bool {
+pub(crate) fn ends_with_end_marker(fragment: &[u8]) -> bool {
     let trimmed = match fragment {
         [rest @ .., 0] => rest,
         all => all,
