@@ -1,7 +1,9 @@
 //! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
 
 mod generate;
+mod inspect;
 mod model;
+mod preprocess;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -27,6 +29,10 @@ enum Command {
     /// Manage model checkpoints.
     #[command(subcommand)]
     Model(model::Command),
+    /// Show a radiograph's metadata, transfer syntax and pixel statistics (DICOM, PNG or JPEG).
+    Inspect(inspect::Args),
+    /// Write a radiograph as PNG through a pixel profile (mimic-cxr-jpg, display or raw).
+    Preprocess(preprocess::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +42,8 @@ fn main() -> std::process::ExitCode {
     let outcome: Result<()> = match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Model(command) => model::run(command),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Preprocess(args) => preprocess::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
