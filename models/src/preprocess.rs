@@ -171,14 +171,13 @@ pub fn resize_rgb8(src: &RgbImage, width: u32, height: u32, filter: ResizeFilter
         };
         resize_plane(plane, width as usize, height as usize, filter)
     };
-    let mut grey = Vec::new();
-    let resized = if grey_channel(samples, &mut grey) {
+    let resized = if let Some(grey) = grey_plane(samples) {
         let grey = resize(&grey);
-        interleave_rgb(&grey, &grey, &grey)
+        interleave_rgb([&grey, &grey, &grey])
     } else {
         let planes = split_channels(samples);
         let resized: Vec<Vec<u8>> = planes.par_iter().map(|plane| resize(plane)).collect();
-        interleave_rgb(&resized[0], &resized[1], &resized[2])
+        interleave_rgb([&resized[0], &resized[1], &resized[2]])
     };
     RgbImage::from_raw(width, height, resized)
         .expect("the resamplers return width × height samples")
@@ -223,16 +222,47 @@ macro_rules! with_avx2 {
     };
 }
 
+/// Pixels per rayon task when (de)interleaving RGB.
+const PIXELS_PER_TASK: usize = 1 << 16;
+
+/// The R plane of `rgb` if G and B equal R everywhere.
+fn grey_plane(rgb: &[u8]) -> Option<Vec<u8>> {
+    let mut grey = vec![0; rgb.len() / 3];
+    let is_grey = grey
+        .par_chunks_mut(PIXELS_PER_TASK)
+        .zip(rgb.par_chunks(3 * PIXELS_PER_TASK))
+        .all(|(grey, rgb)| copy_red_if_grey(rgb, grey));
+    is_grey.then_some(grey)
+}
+
+fn split_channels(rgb: &[u8]) -> [Vec<u8>; 3] {
+    let pixels = rgb.len() / 3;
+    let [mut r, mut g, mut b] = [vec![0; pixels], vec![0; pixels], vec![0; pixels]];
+    r.par_chunks_mut(PIXELS_PER_TASK)
+        .zip(g.par_chunks_mut(PIXELS_PER_TASK))
+        .zip(b.par_chunks_mut(PIXELS_PER_TASK))
+        .zip(rgb.par_chunks(3 * PIXELS_PER_TASK))
+        .for_each(|(((r, g), b), rgb)| deinterleave(rgb, [r, g, b]));
+    [r, g, b]
+}
+
+fn interleave_rgb(planes: [&[u8]; 3]) -> Vec<u8> {
+    let [r, g, b] = planes;
+    let mut rgb = vec![0; r.len() * 3];
+    rgb.par_chunks_mut(3 * PIXELS_PER_TASK)
+        .zip(r.par_chunks(PIXELS_PER_TASK))
+        .zip(g.par_chunks(PIXELS_PER_TASK))
+        .zip(b.par_chunks(PIXELS_PER_TASK))
+        .for_each(|(((rgb, r), g), b)| interleave(rgb, [r, g, b]));
+    rgb
+}
+
 with_avx2! {
-    /// Copies the R channel of `rgb` into `grey` and says whether G and B equal it everywhere;
-    /// a colour image stops at its first chunk.
-    fn grey_channel(rgb: &[u8], grey: &mut Vec<u8>) -> bool {
-        grey.clear();
-        for chunk in rgb.chunks(3 * 4096) {
-            let start = grey.len();
-            grey.resize(start + chunk.len() / 3, 0);
+    /// Copies R into `grey`; false as soon as a chunk of pixels has G or B different from R.
+    fn copy_red_if_grey(rgb: &[u8], grey: &mut [u8]) -> bool {
+        for (rgb, grey) in rgb.chunks(3 * 4096).zip(grey.chunks_mut(4096)) {
             let mut difference = 0;
-            for (dst, pixel) in grey[start..].iter_mut().zip(chunk.chunks_exact(3)) {
+            for (dst, pixel) in grey.iter_mut().zip(rgb.chunks_exact(3)) {
                 *dst = pixel[0];
                 difference |= (pixel[0] ^ pixel[1]) | (pixel[0] ^ pixel[2]);
             }
@@ -245,23 +275,20 @@ with_avx2! {
 }
 
 with_avx2! {
-    fn split_channels(rgb: &[u8]) -> [Vec<u8>; 3] {
-        let pixels = rgb.len() / 3;
-        let [mut r, mut g, mut b] = [vec![0; pixels], vec![0; pixels], vec![0; pixels]];
-        for (((pixel, r), g), b) in rgb.chunks_exact(3).zip(&mut r).zip(&mut g).zip(&mut b) {
+    fn deinterleave(rgb: &[u8], planes: [&mut [u8]; 3]) {
+        let [r, g, b] = planes;
+        for (((pixel, r), g), b) in rgb.chunks_exact(3).zip(r).zip(g).zip(b) {
             (*r, *g, *b) = (pixel[0], pixel[1], pixel[2]);
         }
-        [r, g, b]
     }
 }
 
 with_avx2! {
-    fn interleave_rgb(r: &[u8], g: &[u8], b: &[u8]) -> Vec<u8> {
-        let mut rgb = vec![0; r.len() * 3];
+    fn interleave(rgb: &mut [u8], planes: [&[u8]; 3]) {
+        let [r, g, b] = planes;
         for (((dst, &r), &g), &b) in rgb.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
             dst.copy_from_slice(&[r, g, b]);
         }
-        rgb
     }
 }
 
@@ -297,11 +324,14 @@ pub fn pixel_values(
         .filter(|&side| side > 0)
         .ok_or_else(|| ModelError::InvalidInput(format!("invalid image size {size}")))?;
     let resized = resize_rgb8(img, side, side, filter);
-    let lookup: Vec<f32> = (0..=255u8).map(siglip_normalise).collect();
-    let mut chw = Vec::with_capacity(3 * size * size);
-    for channel in 0..3 {
-        let samples = resized.as_raw().iter().skip(channel).step_by(3);
-        chw.extend(samples.map(|&value| lookup[usize::from(value)]));
+    let lookup: [f32; 256] = std::array::from_fn(|v| siglip_normalise(v as u8));
+    let mut chw = vec![0f32; 3 * size * size];
+    let (r, gb) = chw.split_at_mut(size * size);
+    let (g, b) = gb.split_at_mut(size * size);
+    for (((pixel, r), g), b) in resized.as_raw().chunks_exact(3).zip(r).zip(g).zip(b) {
+        *r = lookup[usize::from(pixel[0])];
+        *g = lookup[usize::from(pixel[1])];
+        *b = lookup[usize::from(pixel[2])];
     }
     let pixels = Tensor::from_vec(chw, (1, 3, size, size), device)?;
     Ok(if dtype == DType::F32 {
