@@ -52,7 +52,11 @@ pub struct YuScores {
 
 /// `F1RadGraph(reward_level="all")` for one pair. `None` stands for an empty input string, which
 /// the package never annotates.
-pub fn delbrouck(hypothesis: Option<&Graph>, reference: Option<&Graph>, case: CaseMode) -> DelbrouckScores {
+pub fn delbrouck(
+    hypothesis: Option<&Graph>,
+    reference: Option<&Graph>,
+    case: CaseMode,
+) -> DelbrouckScores {
     let (Some(hyp), Some(reference)) = (hypothesis, reference) else {
         return DelbrouckScores::default();
     };
@@ -60,8 +64,14 @@ pub fn delbrouck(hypothesis: Option<&Graph>, reference: Option<&Graph>, case: Ca
         return DelbrouckScores::default();
     }
     DelbrouckScores {
-        rg_e: f1(&candidates(hyp, Level::Simple, case), &candidates(reference, Level::Simple, case)),
-        rg_er: f1(&candidates(hyp, Level::Partial, case), &candidates(reference, Level::Partial, case)),
+        rg_e: f1(
+            &candidates(hyp, Level::Simple, case),
+            &candidates(reference, Level::Simple, case),
+        ),
+        rg_er: f1(
+            &candidates(hyp, Level::Partial, case),
+            &candidates(reference, Level::Partial, case),
+        ),
         rg_er_bar: f1(
             &candidates(hyp, Level::Complete, case),
             &candidates(reference, Level::Complete, case),
@@ -125,7 +135,10 @@ fn candidates(graph: &Graph, level: Level, case: CaseMode) -> HashSet<Candidate>
                 }
                 for (relation, object) in &entity.relations {
                     // 0.1.18 lower-cases these tuples already; master does too.
-                    let object_tokens = graph.entity(object).map(|o| python_lower(&o.tokens)).unwrap_or_default();
+                    let object_tokens = graph
+                        .entity(object)
+                        .map(|o| python_lower(&o.tokens))
+                        .unwrap_or_default();
                     set.insert(Candidate::Relation(
                         python_lower(&entity.tokens),
                         label.clone(),
@@ -229,7 +242,10 @@ mod tests {
             label: label.into(),
             start_ix: 0,
             end_ix: 0,
-            relations: relations.iter().map(|(r, o)| (r.to_string(), o.to_string())).collect(),
+            relations: relations
+                .iter()
+                .map(|(r, o)| (r.to_string(), o.to_string()))
+                .collect(),
         }
     }
 
@@ -269,9 +285,18 @@ mod tests {
     fn empty_inputs_score_zero_and_two_empty_graphs_are_not_a_match() {
         let empty = graph(vec![]);
         let one = graph(vec![entity("effusion", "OBS-DP", &[])]);
-        assert_eq!(delbrouck(None, Some(&one), CaseMode::Package0118), DelbrouckScores::default());
-        assert_eq!(delbrouck(Some(&empty), Some(&empty), CaseMode::Package0118), DelbrouckScores::default());
-        assert_eq!(delbrouck(Some(&one), Some(&empty), CaseMode::Package0118), DelbrouckScores::default());
+        assert_eq!(
+            delbrouck(None, Some(&one), CaseMode::Package0118),
+            DelbrouckScores::default()
+        );
+        assert_eq!(
+            delbrouck(Some(&empty), Some(&empty), CaseMode::Package0118),
+            DelbrouckScores::default()
+        );
+        assert_eq!(
+            delbrouck(Some(&one), Some(&empty), CaseMode::Package0118),
+            DelbrouckScores::default()
+        );
         assert_eq!(yu(None, None).radgraph_f1, 0.0);
     }
 
@@ -280,6 +305,9 @@ mod tests {
     fn yu_without_relations_is_at_most_one_half() {
         let g = graph(vec![entity("pneumothorax", "OBS-DA", &[])]);
         let scores = yu(Some(&g), Some(&g));
-        assert_eq!((scores.entity_f1, scores.relation_f1, scores.radgraph_f1), (1.0, 0.0, 0.5));
+        assert_eq!(
+            (scores.entity_f1, scores.relation_f1, scores.radgraph_f1),
+            (1.0, 0.0, 0.5)
+        );
     }
 }

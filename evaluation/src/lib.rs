@@ -10,9 +10,11 @@
 //! * [`batch`]: resumable batch scoring of `{id, hypothesis, reference}` pairs with bootstrap
 //!   confidence intervals; [`stats`]: bootstrap and paired approximate randomisation.
 
+pub mod batch;
 pub mod error;
 pub mod f1;
 pub mod radgraph;
+pub mod stats;
 pub mod text;
 
 pub use error::{EvalError, Result};

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 #[test]
 fn v1_and_xl_words_match_the_package() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph/preprocess.jsonl");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph/preprocess.jsonl");
     let text = std::fs::read_to_string(path).expect("fixture present");
     let mut cases = 0;
     for line in text.lines() {

@@ -18,11 +18,13 @@ fn fixtures() -> PathBuf {
 
 fn expected(model_type: &str) -> Value {
     let path = fixtures().join(format!("expected/{model_type}.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture present")).expect("valid JSON")
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture present"))
+        .expect("valid JSON")
 }
 
 fn load(path: &Path) -> RadGraph {
-    RadGraph::load(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
+    RadGraph::load(path, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
 
 /// Compare every report's intermediate values and graph; returns the graphs by text.
@@ -37,16 +39,26 @@ fn check_reports(model: &RadGraph, expected: &Value) -> std::collections::HashMa
         let near_ties = report["near_ties"].as_array().map_or(0, Vec::len);
         let want_ids: Vec<u32> = serde_json::from_value(report["token_ids"].clone()).expect("ids");
         assert_eq!(trace.indexed.token_ids(), want_ids, "token ids of {text:?}");
-        let want_offsets: Vec<(i64, i64)> = serde_json::from_value(report["offsets"].clone()).expect("offsets");
-        assert_eq!(trace.indexed.package_offsets(), want_offsets, "offsets of {text:?}");
+        let want_offsets: Vec<(i64, i64)> =
+            serde_json::from_value(report["offsets"].clone()).expect("offsets");
+        assert_eq!(
+            trace.indexed.package_offsets(),
+            want_offsets,
+            "offsets of {text:?}"
+        );
         if let Some(vectors) = report.get("word_vectors") {
             let want: Vec<Vec<f32>> = serde_json::from_value(vectors.clone()).expect("vectors");
             assert_eq!(want.len(), trace.word_vectors.len());
-            for (a, b) in want.iter().flatten().zip(trace.word_vectors.iter().flatten()) {
+            for (a, b) in want
+                .iter()
+                .flatten()
+                .zip(trace.word_vectors.iter().flatten())
+            {
                 worst_vector_difference = worst_vector_difference.max((a - b).abs());
             }
         }
-        let want_top: Vec<usize> = serde_json::from_value(report["top_span_indices"].clone()).expect("top");
+        let want_top: Vec<usize> =
+            serde_json::from_value(report["top_span_indices"].clone()).expect("top");
         let got_graph = serde_json::to_value(&trace.graph).expect("serialises");
         let same = trace.predictions.top_spans == want_top && got_graph == report["graph"];
         if !same {
@@ -66,14 +78,27 @@ fn check_reports(model: &RadGraph, expected: &Value) -> std::collections::HashMa
     for message in &tolerated {
         eprintln!("NEAR-TIE (flagged by the fixture, tolerated): {message}");
     }
-    assert!(failures.is_empty(), "{} report(s) differ:\n{}", failures.len(), failures.join("\n"));
-    assert!(worst_vector_difference < 2e-5, "word vectors differ by {worst_vector_difference}");
+    assert!(
+        failures.is_empty(),
+        "{} report(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        worst_vector_difference < 2e-5,
+        "word vectors differ by {worst_vector_difference}"
+    );
     graphs
 }
 
 fn close(got: f64, want: &Value, what: &str) {
-    let want = want.as_f64().unwrap_or_else(|| panic!("{what}: number in fixture"));
-    assert!((got - want).abs() <= 1e-9, "{what}: got {got}, expected {want}");
+    let want = want
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: number in fixture"));
+    assert!(
+        (got - want).abs() <= 1e-9,
+        "{what}: got {got}, expected {want}"
+    );
 }
 
 fn check_pairs(model: &RadGraph, expected: &Value) {
@@ -91,20 +116,48 @@ fn check_pairs(model: &RadGraph, expected: &Value) {
         close(old.rg_er, &row["rg_er"], &format!("{id} rg_er"));
         close(old.rg_er_bar, &row["rg_er_bar"], &format!("{id} rg_er_bar"));
         let lower = f1::delbrouck(h, r, CaseMode::Lowercase);
-        close(lower.rg_e, &row["rg_e_lowercase"], &format!("{id} rg_e_lowercase"));
-        close(lower.rg_er, &row["rg_er_lowercase"], &format!("{id} rg_er_lowercase"));
-        close(lower.rg_er_bar, &row["rg_er_bar_lowercase"], &format!("{id} rg_er_bar_lowercase"));
+        close(
+            lower.rg_e,
+            &row["rg_e_lowercase"],
+            &format!("{id} rg_e_lowercase"),
+        );
+        close(
+            lower.rg_er,
+            &row["rg_er_lowercase"],
+            &format!("{id} rg_er_lowercase"),
+        );
+        close(
+            lower.rg_er_bar,
+            &row["rg_er_bar_lowercase"],
+            &format!("{id} rg_er_bar_lowercase"),
+        );
         let yu = f1::yu(h, r);
-        close(yu.entity_f1, &row["radgraph_entity_f1"], &format!("{id} entity F1"));
-        close(yu.relation_f1, &row["radgraph_relation_f1"], &format!("{id} relation F1"));
-        close(yu.radgraph_f1, &row["radgraph_f1"], &format!("{id} radgraph_f1"));
+        close(
+            yu.entity_f1,
+            &row["radgraph_entity_f1"],
+            &format!("{id} entity F1"),
+        );
+        close(
+            yu.relation_f1,
+            &row["radgraph_relation_f1"],
+            &format!("{id} relation F1"),
+        );
+        close(
+            yu.radgraph_f1,
+            &row["radgraph_f1"],
+            &format!("{id} radgraph_f1"),
+        );
         simple.push(old.rg_e);
         partial.push(old.rg_er);
         complete.push(old.rg_er_bar);
     }
     close(f1::mean(&simple), &expected["mean"]["rg_e"], "mean rg_e");
     close(f1::mean(&partial), &expected["mean"]["rg_er"], "mean rg_er");
-    close(f1::mean(&complete), &expected["mean"]["rg_er_bar"], "mean rg_er_bar");
+    close(
+        f1::mean(&complete),
+        &expected["mean"]["rg_er_bar"],
+        "mean rg_er_bar",
+    );
 }
 
 fn read_pairs() -> Vec<(String, String, String)> {
@@ -143,12 +196,22 @@ fn v1_from_tar_gz_matches_the_directory() {
         encoder_dir: Some(fixtures().join("models/radgraph/encoder")),
         ..LoadOptions::default()
     };
-    let archive = RadGraph::load(&fixtures().join("models/radgraph.tar.gz"), &options).expect("loads");
+    let archive =
+        RadGraph::load(&fixtures().join("models/radgraph.tar.gz"), &options).expect("loads");
     let expected = expected("radgraph");
-    for report in expected["reports"].as_array().expect("reports").iter().take(12) {
+    for report in expected["reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .take(12)
+    {
         let text = report["text"].as_str().expect("text");
         let graph = archive.annotate(text).expect("annotation");
-        assert_eq!(serde_json::to_value(&graph).expect("json"), report["graph"], "{text:?}");
+        assert_eq!(
+            serde_json::to_value(&graph).expect("json"),
+            report["graph"],
+            "{text:?}"
+        );
     }
 }
 
@@ -172,12 +235,19 @@ fn entity_keys_serialise_in_numeric_order() {
         .as_array()
         .expect("reports")
         .iter()
-        .find(|r| r["graph"]["entities"].as_object().is_some_and(|e| e.len() >= 10))
+        .find(|r| {
+            r["graph"]["entities"]
+                .as_object()
+                .is_some_and(|e| e.len() >= 10)
+        })
         .expect("a report with at least 10 entities");
     let graph: Graph = serde_json::from_value(report["graph"].clone()).expect("deserialises");
     let text = serde_json::to_string(&graph).expect("serialises");
     let positions: Vec<usize> = (1..=graph.entities.len())
         .map(|k| text.find(&format!("\"{k}\":{{")).expect("key present"))
         .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "keys out of order in {text}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "keys out of order in {text}"
+    );
 }

@@ -5,17 +5,23 @@
 
 use std::path::Path;
 
-use raddraft_eval::text::{bleu::BleuStats, cider::CiderD, ptb::PtbTokenizer, rouge::rouge_l, CorpusBleu};
+use raddraft_eval::text::{
+    bleu::BleuStats, cider::CiderD, ptb::PtbTokenizer, rouge::rouge_l, CorpusBleu,
+};
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/textmetrics/expected.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/textmetrics/expected.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture present")).expect("JSON")
 }
 
 fn close(got: f64, want: &Value, what: &str) {
     let want = want.as_f64().unwrap_or_else(|| panic!("{what}: number"));
-    assert!((got - want).abs() <= 1e-9, "{what}: got {got}, expected {want}");
+    assert!(
+        (got - want).abs() <= 1e-9,
+        "{what}: got {got}, expected {want}"
+    );
 }
 
 #[test]
@@ -40,9 +46,17 @@ fn metrics_match_pycocoevalcap_on_its_tokens() {
         cider.add(hyp, &[reference]);
     }
     for (k, value) in corpus_bleu.score().iter().enumerate() {
-        close(*value, &fixture["corpus"]["bleu"][k], &format!("corpus BLEU-{}", k + 1));
+        close(
+            *value,
+            &fixture["corpus"]["bleu"][k],
+            &format!("corpus BLEU-{}", k + 1),
+        );
     }
-    close(rouge_sum / pairs.len() as f64, &fixture["corpus"]["rougeL"], "mean ROUGE-L");
+    close(
+        rouge_sum / pairs.len() as f64,
+        &fixture["corpus"]["rougeL"],
+        "mean ROUGE-L",
+    );
     let (corpus_cider, per_image) = cider.compute().expect("references have n-grams");
     close(corpus_cider, &fixture["corpus"]["cider"], "corpus CIDEr-D");
     for (pair, value) in pairs.iter().zip(per_image) {
@@ -61,7 +75,9 @@ fn ptb_tokenizer_matches_corenlp() {
         let want = case["corenlp"].as_str().expect("corenlp");
         let got = ptb.corenlp_line(text);
         if got != want {
-            failures.push(format!("{text:?}\n   rust:    {got:?}\n   corenlp: {want:?}"));
+            failures.push(format!(
+                "{text:?}\n   rust:    {got:?}\n   corenlp: {want:?}"
+            ));
         }
     }
     assert!(
@@ -76,19 +92,30 @@ fn ptb_tokenizer_matches_corenlp() {
 #[test]
 fn pair_captions_match_pycocoevalcap() {
     let fixture = fixture();
-    let pairs_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph/pairs.jsonl");
+    let pairs_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph/pairs.jsonl");
     let sources: Vec<Value> = std::fs::read_to_string(pairs_path)
         .expect("pairs")
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON"))
         .collect();
     let mut ptb = PtbTokenizer::new();
-    for (source, pair) in sources.iter().zip(fixture["pairs"].as_array().expect("pairs")) {
-        for (field, tokens) in [("hypothesis", "hypothesis_tokens"), ("reference", "reference_tokens")] {
+    for (source, pair) in sources
+        .iter()
+        .zip(fixture["pairs"].as_array().expect("pairs"))
+    {
+        for (field, tokens) in [
+            ("hypothesis", "hypothesis_tokens"),
+            ("reference", "reference_tokens"),
+        ] {
             let text = source[field].as_str().expect("text");
             // pycocoevalcap would split these lines and misalign later captions; the fixture
             // replaced them by spaces, and the tokenizer treats them as spaces too.
-            assert_eq!(ptb.tokenize_caption(text), pair[tokens].as_str().expect("tokens"), "{text:?}");
+            assert_eq!(
+                ptb.tokenize_caption(text),
+                pair[tokens].as_str().expect("tokens"),
+                "{text:?}"
+            );
         }
     }
 }

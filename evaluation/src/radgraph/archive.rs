@@ -160,7 +160,8 @@ impl ModelFiles {
             .entries()
             .map_err(|e| not_a_model(format!("not a readable .tar.gz ({e})")))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| not_a_model(format!("not a readable .tar.gz ({e})")))?;
+            let mut entry =
+                entry.map_err(|e| not_a_model(format!("not a readable .tar.gz ({e})")))?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
@@ -198,9 +199,8 @@ impl ModelFiles {
                 continue;
             };
             if let Some(namespace) = vocabulary_namespace(rest) {
-                let text = String::from_utf8(data.clone()).map_err(|_| {
-                    EvalError::invalid_file(archive.join(name), "not UTF-8 text")
-                })?;
+                let text = String::from_utf8(data.clone())
+                    .map_err(|_| EvalError::invalid_file(archive.join(name), "not UTF-8 text"))?;
                 vocabulary.insert(namespace, text);
             }
         }
@@ -214,19 +214,20 @@ impl ModelFiles {
         } else {
             return Err(not_a_model("weights.th is missing".into()));
         };
-        let weights = write_temporary(member(weights_name).expect("checked above"), weights_name, format)?;
+        let weights = write_temporary(
+            member(weights_name).expect("checked above"),
+            weights_name,
+            format,
+        )?;
         let bundled_encoder = {
             let get = |name: &str| member(&format!("encoder/{name}")).cloned();
-            match get("config.json") {
-                Some(config) => Some(EncoderFiles {
-                    location: archive.join("encoder"),
-                    config,
-                    tokenizer_json: get("tokenizer.json"),
-                    vocab_txt: get("vocab.txt"),
-                    tokenizer_config: get("tokenizer_config.json"),
-                }),
-                None => None,
-            }
+            get("config.json").map(|config| EncoderFiles {
+                location: archive.join("encoder"),
+                config,
+                tokenizer_json: get("tokenizer.json"),
+                vocab_txt: get("vocab.txt"),
+                tokenizer_config: get("tokenizer_config.json"),
+            })
         };
         Ok(ModelFiles {
             source: archive.to_owned(),

@@ -49,7 +49,8 @@ fn default_position_type() -> String {
 }
 
 /// The state-dict prefix of the encoder inside a DyGIE archive.
-pub const ENCODER_PREFIX: &str = "_embedder.token_embedder_bert._matched_embedder.transformer_model";
+pub const ENCODER_PREFIX: &str =
+    "_embedder.token_embedder_bert._matched_embedder.transformer_model";
 
 struct Layer {
     qkv: Linear,
@@ -91,8 +92,14 @@ impl BertEncoder {
                 config.position_embedding_type
             )));
         }
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
-            return Err(EvalError::Invalid("encoder hidden_size must divide into the attention heads".into()));
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
+            return Err(EvalError::Invalid(
+                "encoder hidden_size must divide into the attention heads".into(),
+            ));
         }
         let h = config.hidden_size;
         let p = |name: &str| format!("{ENCODER_PREFIX}.{name}");
@@ -118,7 +125,11 @@ impl BertEncoder {
             // One matmul for Q, K and V; each output element is still one dot product + bias.
             let qkv_weight = Tensor::cat(&[q.weight(), k.weight(), v.weight()], 0)?;
             let qkv_bias = Tensor::cat(
-                &[q.bias().expect("has bias"), k.bias().expect("has bias"), v.bias().expect("has bias")],
+                &[
+                    q.bias().expect("has bias"),
+                    k.bias().expect("has bias"),
+                    v.bias().expect("has bias"),
+                ],
                 0,
             )?;
             layers.push(Layer {
@@ -130,9 +141,15 @@ impl BertEncoder {
                 output_norm: norm(&l("output.LayerNorm"))?,
             });
         }
-        let token_types = state.get(&p("embeddings.token_type_embeddings.weight"), &[config.type_vocab_size, h])?;
+        let token_types = state.get(
+            &p("embeddings.token_type_embeddings.weight"),
+            &[config.type_vocab_size, h],
+        )?;
         Ok(BertEncoder {
-            word_embeddings: state.get(&p("embeddings.word_embeddings.weight"), &[config.vocab_size, h])?,
+            word_embeddings: state.get(
+                &p("embeddings.word_embeddings.weight"),
+                &[config.vocab_size, h],
+            )?,
             position_embeddings: state.get(
                 &p("embeddings.position_embeddings.weight"),
                 &[config.max_position_embeddings, h],
@@ -192,7 +209,10 @@ impl BertEncoder {
         let device = Device::Cpu;
         let ids = Tensor::from_vec(ids, (batch * longest,), &device)?;
         let h = self.config.hidden_size;
-        let words = self.word_embeddings.index_select(&ids, 0)?.reshape((batch, longest, h))?;
+        let words = self
+            .word_embeddings
+            .index_select(&ids, 0)?
+            .reshape((batch, longest, h))?;
         let positions = self.position_embeddings.narrow(0, 0, longest)?;
         // HF: inputs_embeds + token_type_embeddings, then + position_embeddings.
         let embeddings = words
@@ -210,7 +230,12 @@ impl BertEncoder {
         Ok(out)
     }
 
-    fn layer_forward(&self, layer: &Layer, hidden: &Tensor, additive_mask: &Tensor) -> Result<Tensor> {
+    fn layer_forward(
+        &self,
+        layer: &Layer,
+        hidden: &Tensor,
+        additive_mask: &Tensor,
+    ) -> Result<Tensor> {
         let (batch, length, h) = hidden.dims3()?;
         let heads = self.config.num_attention_heads;
         let head_dim = h / heads;

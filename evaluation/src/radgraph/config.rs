@@ -39,23 +39,29 @@ impl ArchiveConfig {
         };
         let string = |pointer: &str| -> Result<String> {
             get(pointer)?.as_str().map(str::to_owned).ok_or_else(|| {
-                EvalError::invalid_file(path, format!("`{}` must be a string", pointer_to_dotted(pointer)))
+                EvalError::invalid_file(
+                    path,
+                    format!("`{}` must be a string", pointer_to_dotted(pointer)),
+                )
             })
         };
         let count = |pointer: &str| -> Result<usize> {
-            get(pointer)?
-                .as_u64()
-                .map(|v| v as usize)
-                .ok_or_else(|| {
-                    EvalError::invalid_file(
-                        path,
-                        format!("`{}` must be a non-negative integer", pointer_to_dotted(pointer)),
-                    )
-                })
+            get(pointer)?.as_u64().map(|v| v as usize).ok_or_else(|| {
+                EvalError::invalid_file(
+                    path,
+                    format!(
+                        "`{}` must be a non-negative integer",
+                        pointer_to_dotted(pointer)
+                    ),
+                )
+            })
         };
         let number = |pointer: &str| -> Result<f64> {
             get(pointer)?.as_f64().ok_or_else(|| {
-                EvalError::invalid_file(path, format!("`{}` must be a number", pointer_to_dotted(pointer)))
+                EvalError::invalid_file(
+                    path,
+                    format!("`{}` must be a number", pointer_to_dotted(pointer)),
+                )
             })
         };
 
@@ -71,7 +77,10 @@ impl ArchiveConfig {
             ));
         }
         if reader_length < 3 {
-            return Err(EvalError::invalid_file(path, "max_length must leave room for [CLS] and [SEP]"));
+            return Err(EvalError::invalid_file(
+                path,
+                "max_length must leave room for [CLS] and [SEP]",
+            ));
         }
         let num_layers = count("/model/feedforward_params/num_layers")?;
         let hidden = get("/model/feedforward_params/hidden_dims")?;
@@ -80,10 +89,18 @@ impl ArchiveConfig {
                 .iter()
                 .map(|d| d.as_u64().map(|d| d as usize))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| EvalError::invalid_file(path, "`model.feedforward_params.hidden_dims` must hold integers"))?,
+                .ok_or_else(|| {
+                    EvalError::invalid_file(
+                        path,
+                        "`model.feedforward_params.hidden_dims` must hold integers",
+                    )
+                })?,
             other => vec![
                 other.as_u64().ok_or_else(|| {
-                    EvalError::invalid_file(path, "`model.feedforward_params.hidden_dims` must be an integer")
+                    EvalError::invalid_file(
+                        path,
+                        "`model.feedforward_params.hidden_dims` must be an integer",
+                    )
                 })? as usize;
                 num_layers
             ],
@@ -95,9 +112,15 @@ impl ArchiveConfig {
             ));
         }
         // Coreference propagation would rewrite the span embeddings; radgraph's archives use 0.
-        if let Some(prop) = config.pointer("/model/modules/coref/coref_prop").and_then(Value::as_f64) {
+        if let Some(prop) = config
+            .pointer("/model/modules/coref/coref_prop")
+            .and_then(Value::as_f64)
+        {
             if prop > 0.0 {
-                return Err(EvalError::invalid_file(path, "coref_prop > 0 is not supported"));
+                return Err(EvalError::invalid_file(
+                    path,
+                    "coref_prop > 0 is not supported",
+                ));
             }
         }
         for task in ["ner", "relation"] {
@@ -148,9 +171,17 @@ pub struct Labels {
 
 impl Labels {
     /// Labels of `model_type` from the archive's `vocabulary/` files.
-    pub fn read(vocabulary: &BTreeMap<String, String>, model_type: &str, source: &Path) -> Result<Self> {
+    pub fn read(
+        vocabulary: &BTreeMap<String, String>,
+        model_type: &str,
+        source: &Path,
+    ) -> Result<Self> {
         let ner = namespace_tokens(vocabulary, &format!("{model_type}__ner_labels"), source)?;
-        let relation = namespace_tokens(vocabulary, &format!("{model_type}__relation_labels"), source)?;
+        let relation = namespace_tokens(
+            vocabulary,
+            &format!("{model_type}__relation_labels"),
+            source,
+        )?;
         if ner.first().map(String::as_str) != Some("") {
             return Err(EvalError::invalid_file(
                 source.join(format!("vocabulary/{model_type}__ner_labels.txt")),
@@ -171,20 +202,29 @@ impl Labels {
 
 /// AllenNLP `Vocabulary.set_from_file`: one token per line (`\n` or `\r\n`), a final empty line
 /// dropped, `@@NEWLINE@@` → newline; padded namespaces get `@@PADDING@@` at index 0.
-fn namespace_tokens(vocabulary: &BTreeMap<String, String>, namespace: &str, source: &Path) -> Result<Vec<String>> {
-    let text = vocabulary.get(namespace).ok_or_else(|| EvalError::NotAModel {
-        path: source.to_owned(),
-        message: format!(
-            "vocabulary/{namespace}.txt is missing (namespaces present: {})",
-            vocabulary.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
-    })?;
+fn namespace_tokens(
+    vocabulary: &BTreeMap<String, String>,
+    namespace: &str,
+    source: &Path,
+) -> Result<Vec<String>> {
+    let text = vocabulary
+        .get(namespace)
+        .ok_or_else(|| EvalError::NotAModel {
+            path: source.to_owned(),
+            message: format!(
+                "vocabulary/{namespace}.txt is missing (namespaces present: {})",
+                vocabulary.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        })?;
     let patterns: Vec<String> = vocabulary
         .get("non_padded_namespaces")
         .map(|t| t.lines().map(|l| l.trim().to_owned()).collect())
         .unwrap_or_default();
     let padded = !patterns.iter().any(|p| namespace_matches(p, namespace));
-    let mut lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let mut lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     if lines.last() == Some(&"") {
         lines.pop();
     }

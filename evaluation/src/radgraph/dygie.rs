@@ -23,7 +23,12 @@ impl FeedForward {
         let mut layers = Vec::with_capacity(hidden.len());
         let mut inp = input;
         for (i, &out) in hidden.iter().enumerate() {
-            layers.push(linear(state, &format!("{prefix}._linear_layers.{i}"), out, inp)?);
+            layers.push(linear(
+                state,
+                &format!("{prefix}._linear_layers.{i}"),
+                out,
+                inp,
+            )?);
             inp = out;
         }
         Ok(FeedForward { layers })
@@ -54,7 +59,11 @@ impl FeedForward {
     }
 
     fn output_dim(&self) -> usize {
-        self.layers.last().expect("at least one layer").weight().dims()[0]
+        self.layers
+            .last()
+            .expect("at least one layer")
+            .weight()
+            .dims()[0]
     }
 }
 
@@ -65,13 +74,16 @@ fn linear(state: &StateDict, prefix: &str, out: usize, inp: usize) -> Result<Lin
     ))
 }
 
+/// `(subject span, object span, relation label index)`; spans are `(start, end)` word indices.
+pub type SpanRelation = ((usize, usize), (usize, usize), usize);
+
 /// The predictions for one report, in the package's terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictions {
     /// `(start, end, ner label index)` for every non-null span, in span order.
     pub entities: Vec<(usize, usize, usize)>,
     /// `(subject span, object span, relation label index)` in (i, j) order over the kept spans.
-    pub relations: Vec<((usize, usize), (usize, usize), usize)>,
+    pub relations: Vec<SpanRelation>,
     /// Indices (into span order) of the spans kept for relation scoring, ascending.
     pub top_spans: Vec<usize>,
 }
@@ -106,7 +118,12 @@ impl DygieHeads {
         let ner = format!("_ner._ner_scorers.{model_type}__ner_labels");
         let mention = format!("_relation._mention_pruners.{model_type}__relation_labels._scorer");
         let ner_ff = FeedForward::load(state, &format!("{ner}.0._module"), span_dim, dims)?;
-        let ner_out = linear(state, &format!("{ner}.1._module"), labels.ner.len() - 1, last)?;
+        let ner_out = linear(
+            state,
+            &format!("{ner}.1._module"),
+            labels.ner.len() - 1,
+            last,
+        )?;
         let mention_ff = FeedForward::load(state, &format!("{mention}.0._module"), span_dim, dims)?;
         let mention_out = linear(state, &format!("{mention}.1._module"), 1, last)?;
         let relation_ff = FeedForward::load(
@@ -160,7 +177,10 @@ impl DygieHeads {
     pub fn predict(&self, words: &Tensor) -> Result<Predictions> {
         let (n_words, hidden) = words.dims2()?;
         if hidden != self.hidden {
-            return Err(EvalError::Invalid(format!("word vectors of size {hidden}, expected {}", self.hidden)));
+            return Err(EvalError::Invalid(format!(
+                "word vectors of size {hidden}, expected {}",
+                self.hidden
+            )));
         }
         if n_words == 0 {
             return Ok(Predictions {
@@ -171,8 +191,16 @@ impl DygieHeads {
         }
         let spans = self.spans(n_words);
         let device = Device::Cpu;
-        let starts = Tensor::from_vec(spans.iter().map(|s| s.0 as u32).collect::<Vec<_>>(), spans.len(), &device)?;
-        let ends = Tensor::from_vec(spans.iter().map(|s| s.1 as u32).collect::<Vec<_>>(), spans.len(), &device)?;
+        let starts = Tensor::from_vec(
+            spans.iter().map(|s| s.0 as u32).collect::<Vec<_>>(),
+            spans.len(),
+            &device,
+        )?;
+        let ends = Tensor::from_vec(
+            spans.iter().map(|s| s.1 as u32).collect::<Vec<_>>(),
+            spans.len(),
+            &device,
+        )?;
         let widths = Tensor::from_vec(
             spans.iter().map(|s| (s.1 - s.0) as u32).collect::<Vec<_>>(),
             spans.len(),
@@ -181,7 +209,10 @@ impl DygieHeads {
 
         // NER: label = argmax over [0 (null), logits…], first maximum wins.
         let ner_hidden = self.span_first_layer(&self.ner_ff, words, &starts, &ends, &widths)?;
-        let ner_logits: Vec<Vec<f32>> = self.ner_out.forward(&self.ner_ff.rest(ner_hidden)?)?.to_vec2()?;
+        let ner_logits: Vec<Vec<f32>> = self
+            .ner_out
+            .forward(&self.ner_ff.rest(ner_hidden)?)?
+            .to_vec2()?;
         let mut entities = Vec::new();
         for (span, logits) in spans.iter().zip(&ner_logits) {
             let label = argmax_with_null(logits);
@@ -191,7 +222,8 @@ impl DygieHeads {
         }
 
         // Mention scores and top-k pruning (k highest, re-sorted into span order).
-        let mention_hidden = self.span_first_layer(&self.mention_ff, words, &starts, &ends, &widths)?;
+        let mention_hidden =
+            self.span_first_layer(&self.mention_ff, words, &starts, &ends, &widths)?;
         let mention_scores: Vec<f32> = self
             .mention_out
             .forward(&self.mention_ff.rest(mention_hidden)?)?
@@ -237,13 +269,23 @@ impl DygieHeads {
         spans: &[(usize, usize)],
         top: &[usize],
         mention_scores: &[f32],
-    ) -> Result<Vec<((usize, usize), (usize, usize), usize)>> {
+    ) -> Result<Vec<SpanRelation>> {
         let device = Device::Cpu;
         let k = top.len();
-        let top_starts = Tensor::from_vec(top.iter().map(|&i| spans[i].0 as u32).collect::<Vec<_>>(), k, &device)?;
-        let top_ends = Tensor::from_vec(top.iter().map(|&i| spans[i].1 as u32).collect::<Vec<_>>(), k, &device)?;
+        let top_starts = Tensor::from_vec(
+            top.iter().map(|&i| spans[i].0 as u32).collect::<Vec<_>>(),
+            k,
+            &device,
+        )?;
+        let top_ends = Tensor::from_vec(
+            top.iter().map(|&i| spans[i].1 as u32).collect::<Vec<_>>(),
+            k,
+            &device,
+        )?;
         let top_widths = Tensor::from_vec(
-            top.iter().map(|&i| (spans[i].1 - spans[i].0) as u32).collect::<Vec<_>>(),
+            top.iter()
+                .map(|&i| (spans[i].1 - spans[i].0) as u32)
+                .collect::<Vec<_>>(),
             k,
             &device,
         )?;
@@ -285,7 +327,10 @@ impl DygieHeads {
                 .broadcast_add(&bias)?
                 .relu()?
                 .reshape((rows * k, ()))?;
-            let scores: Vec<Vec<f32>> = self.relation_out.forward(&self.relation_ff.rest(first)?)?.to_vec2()?;
+            let scores: Vec<Vec<f32>> = self
+                .relation_out
+                .forward(&self.relation_ff.rest(first)?)?
+                .to_vec2()?;
             for (pair, row) in scores.iter().enumerate() {
                 let (i, j) = (subject + pair / k, pair % k);
                 // relation_scores += m_i + m_j (the pair sum first, as PyTorch adds it).

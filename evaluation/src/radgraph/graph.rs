@@ -24,7 +24,10 @@ pub struct Entity {
 pub struct Graph {
     /// The words joined by single spaces.
     pub text: String,
-    #[serde(serialize_with = "serialize_entities", deserialize_with = "deserialize_entities")]
+    #[serde(
+        serialize_with = "serialize_entities",
+        deserialize_with = "deserialize_entities"
+    )]
     pub entities: Vec<Entity>,
     pub data_source: Option<String>,
     pub data_split: String,
@@ -53,7 +56,10 @@ impl Graph {
     }
 }
 
-fn serialize_entities<S: Serializer>(entities: &[Entity], serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_entities<S: Serializer>(
+    entities: &[Entity],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let mut map = serializer.serialize_map(Some(entities.len()))?;
     for (i, entity) in entities.iter().enumerate() {
         map.serialize_entry(&(i + 1).to_string(), entity)?;
@@ -61,7 +67,9 @@ fn serialize_entities<S: Serializer>(entities: &[Entity], serializer: S) -> Resu
     map.end()
 }
 
-fn deserialize_entities<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Entity>, D::Error> {
+fn deserialize_entities<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Entity>, D::Error> {
     struct EntitiesVisitor;
     impl<'de> Visitor<'de> for EntitiesVisitor {
         type Value = Vec<Entity>;
@@ -71,9 +79,9 @@ fn deserialize_entities<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Ve
         fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Vec<Entity>, A::Error> {
             let mut keyed: Vec<(usize, Entity)> = Vec::new();
             while let Some((key, entity)) = access.next_entry::<String, Entity>()? {
-                let index = key
-                    .parse::<usize>()
-                    .map_err(|_| serde::de::Error::custom(format!("entity key {key:?} is not a number")))?;
+                let index = key.parse::<usize>().map_err(|_| {
+                    serde::de::Error::custom(format!("entity key {key:?} is not a number"))
+                })?;
                 keyed.push((index, entity));
             }
             keyed.sort_by_key(|(k, _)| *k);

@@ -130,15 +130,21 @@ impl RadGraph {
         } else {
             Preprocessing::Xl
         };
-        let tokenizer_files = files.resolve_encoder(&config.tokenizer_model_name, options.encoder_dir.as_deref())?;
+        let tokenizer_files =
+            files.resolve_encoder(&config.tokenizer_model_name, options.encoder_dir.as_deref())?;
         let encoder_files = if config.encoder_model_name == config.tokenizer_model_name {
             tokenizer_files.clone()
         } else {
             files.resolve_encoder(&config.encoder_model_name, options.encoder_dir.as_deref())?
         };
-        let bert_config: BertConfig = serde_json::from_slice(&encoder_files.config).map_err(|e| {
-            EvalError::invalid_line(encoder_files.location.join("config.json"), e.line(), e.to_string())
-        })?;
+        let bert_config: BertConfig =
+            serde_json::from_slice(&encoder_files.config).map_err(|e| {
+                EvalError::invalid_line(
+                    encoder_files.location.join("config.json"),
+                    e.line(),
+                    e.to_string(),
+                )
+            })?;
         let wordpieces = WordPieces::new(&tokenizer_files)?;
         let state = StateDict::load(&files.weights)?;
         let encoder = BertEncoder::new(bert_config, &state)?;
@@ -188,7 +194,10 @@ impl RadGraph {
 
     /// Annotate one report, as `RadGraph(model_type)([text])["0"]`.
     pub fn annotate(&self, text: &str) -> Result<Graph> {
-        Ok(self.annotate_many(&[text])?.pop().expect("one graph per text"))
+        Ok(self
+            .annotate_many(&[text])?
+            .pop()
+            .expect("one graph per text"))
     }
 
     /// Annotate several reports; the encoder runs on batches of segments of similar length.
@@ -217,7 +226,10 @@ impl RadGraph {
     pub fn trace(&self, text: &str) -> Result<Trace> {
         let words = self.words(text);
         let indexed = self.wordpieces.index(&words, self.max_length)?;
-        let hidden = self.encode(std::iter::once(&indexed))?.pop().expect("one report");
+        let hidden = self
+            .encode(std::iter::once(&indexed))?
+            .pop()
+            .expect("one report");
         let vectors = self.word_vectors(&indexed, &hidden)?;
         let predictions = self.heads.predict(&vectors)?;
         let graph = self.graph(&words, &predictions);
@@ -250,7 +262,9 @@ impl RadGraph {
         while start < jobs.len() {
             let longest = jobs[start].2.len();
             let mut end = start + 1;
-            while end < jobs.len() && end - start < MAX_BATCH_SEGMENTS && (end - start + 1) * longest <= MAX_BATCH_TOKENS
+            while end < jobs.len()
+                && end - start < MAX_BATCH_SEGMENTS
+                && (end - start + 1) * longest <= MAX_BATCH_TOKENS
             {
                 end += 1;
             }
@@ -294,13 +308,18 @@ impl RadGraph {
                 }
             }
         }
-        Ok(Tensor::from_vec(out, (indexed.offsets.len(), h), &Device::Cpu)?)
+        Ok(Tensor::from_vec(
+            out,
+            (indexed.offsets.len(), h),
+            &Device::Cpu,
+        )?)
     }
 
     /// The package's JSON (`get_entity`): entities in span order; a relation is kept only if its
     /// object span is an entity, and listed under its subject entity.
     fn graph(&self, words: &[String], predictions: &Predictions) -> Graph {
-        let entity_spans: Vec<(usize, usize)> = predictions.entities.iter().map(|e| (e.0, e.1)).collect();
+        let entity_spans: Vec<(usize, usize)> =
+            predictions.entities.iter().map(|e| (e.0, e.1)).collect();
         let entities = predictions
             .entities
             .iter()
@@ -311,7 +330,10 @@ impl RadGraph {
                     .filter(|(subject, _, _)| *subject == (start, end))
                     .filter_map(|(_, object, label)| {
                         let object_index = entity_spans.iter().position(|s| s == object)?;
-                        Some((self.labels.relation[*label].clone(), (object_index + 1).to_string()))
+                        Some((
+                            self.labels.relation[*label].clone(),
+                            (object_index + 1).to_string(),
+                        ))
                     })
                     .collect();
                 Entity {

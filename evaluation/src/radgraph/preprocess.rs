@@ -214,7 +214,24 @@ mod tests {
     fn xl_example_from_the_reference() {
         assert_eq!(
             words("L>R effusions, 3-4 mm. It's 50%.", Preprocessing::Xl),
-            ["L", ">", "R", "effusions", ",", "3", "-", "4", "mm", ".", "It", "'", "s", "50", "%", "."]
+            [
+                "L",
+                ">",
+                "R",
+                "effusions",
+                ",",
+                "3",
+                "-",
+                "4",
+                "mm",
+                ".",
+                "It",
+                "'",
+                "s",
+                "50",
+                "%",
+                "."
+            ]
         );
         assert_eq!(
             words("\"no change\".", Preprocessing::Xl),

@@ -35,11 +35,14 @@ impl StateDict {
                          convert it to weights.safetensors",
                     ));
                 }
-                candle_core::pickle::read_all(&path)
-                    .map_err(|e| EvalError::invalid_file(&path, format!("cannot read the state dict: {e}")))?
+                candle_core::pickle::read_all(&path).map_err(|e| {
+                    EvalError::invalid_file(&path, format!("cannot read the state dict: {e}"))
+                })?
             }
             WeightsFormat::Safetensors => candle_core::safetensors::load(&path, &Device::Cpu)
-                .map_err(|e| EvalError::invalid_file(&path, format!("cannot read safetensors: {e}")))?
+                .map_err(|e| {
+                    EvalError::invalid_file(&path, format!("cannot read safetensors: {e}"))
+                })?
                 .into_iter()
                 .collect(),
         };

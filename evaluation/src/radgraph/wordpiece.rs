@@ -56,14 +56,22 @@ impl WordPieces {
     pub fn new(files: &EncoderFiles) -> Result<Self> {
         let tokenizer_config: Value = match &files.tokenizer_config {
             Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
-                EvalError::invalid_line(files.location.join("tokenizer_config.json"), e.line(), e.to_string())
+                EvalError::invalid_line(
+                    files.location.join("tokenizer_config.json"),
+                    e.line(),
+                    e.to_string(),
+                )
             })?,
             None => Value::Object(Map::new()),
         };
         let special = |key: &str, default: &str| -> String {
             match tokenizer_config.get(key) {
                 Some(Value::String(s)) => s.clone(),
-                Some(Value::Object(o)) => o.get("content").and_then(Value::as_str).unwrap_or(default).to_owned(),
+                Some(Value::Object(o)) => o
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_owned(),
                 _ => default.to_owned(),
             }
         };
@@ -76,7 +84,10 @@ impl WordPieces {
             (None, Some(vocab)) => bert_tokenizer_from_vocab(vocab, &tokenizer_config, &special)
                 .map_err(|e| EvalError::invalid_file(files.location.join("vocab.txt"), e))?,
             (None, None) => {
-                return Err(EvalError::invalid_file(&files.location, "no tokenizer.json or vocab.txt"));
+                return Err(EvalError::invalid_file(
+                    &files.location,
+                    "no tokenizer.json or vocab.txt",
+                ));
             }
         };
         tokenizer
@@ -85,7 +96,10 @@ impl WordPieces {
         tokenizer.with_padding(None);
         let id = |token: &str| {
             tokenizer.token_to_id(token).ok_or_else(|| {
-                EvalError::invalid_file(&files.location, format!("the tokenizer has no `{token}` token"))
+                EvalError::invalid_file(
+                    &files.location,
+                    format!("the tokenizer has no `{token}` token"),
+                )
             })
         };
         let cls = id(&cls_token)?;

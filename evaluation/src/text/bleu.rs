@@ -70,7 +70,12 @@ impl BleuStats {
 
     /// The per-sentence BLEU-1..4 pycocoevalcap reports for this image.
     pub fn sentence_bleu(&self) -> [f64; N] {
-        bleu_from(self.test_len as f64, self.ref_len as f64, &self.guess, &self.correct)
+        bleu_from(
+            self.test_len as f64,
+            self.ref_len as f64,
+            &self.guess,
+            &self.correct,
+        )
     }
 }
 
@@ -113,6 +118,11 @@ impl CorpusBleu {
 
     /// Corpus BLEU-1..4.
     pub fn score(&self) -> [f64; N] {
-        bleu_from(self.test_len as f64, self.ref_len as f64, &self.guess, &self.correct)
+        bleu_from(
+            self.test_len as f64,
+            self.ref_len as f64,
+            &self.guess,
+            &self.correct,
+        )
     }
 }

@@ -58,7 +58,8 @@ impl CiderD {
     /// Add one image: a hypothesis and its references.
     pub fn add(&mut self, hypothesis: &str, references: &[&str]) {
         self.tests.push(precook(hypothesis));
-        self.refs.push(references.iter().map(|r| precook(r)).collect());
+        self.refs
+            .push(references.iter().map(|r| precook(r)).collect());
     }
 
     /// Number of images.
@@ -97,7 +98,12 @@ impl CiderD {
             let mut norm = [0.0; N];
             let mut length = 0.0;
             for (ngram, term_frequency) in &counts.ngrams {
-                let df = document_frequency.get(ngram.as_slice()).copied().unwrap_or(0.0).max(1.0).ln();
+                let df = document_frequency
+                    .get(ngram.as_slice())
+                    .copied()
+                    .unwrap_or(0.0)
+                    .max(1.0)
+                    .ln();
                 let n = ngram.len() - 1;
                 let value = term_frequency * (ref_len - df);
                 weights[n].insert(ngram.clone(), value);
@@ -124,7 +130,7 @@ impl CiderD {
             for reference in &self.refs[i] {
                 let r = vector(reference);
                 let delta = hyp.length - r.length;
-                for n in 0..N {
+                for (n, total) in score.iter_mut().enumerate() {
                     let mut value = 0.0;
                     for ngram in &hyp.order[n] {
                         let h = hyp.weights[n][ngram];
@@ -135,7 +141,7 @@ impl CiderD {
                         value /= hyp.norm[n] * r.norm[n];
                     }
                     value *= std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
-                    score[n] += value;
+                    *total += value;
                 }
             }
             let mut average = score.iter().sum::<f64>() / N as f64;

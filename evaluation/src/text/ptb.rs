@@ -35,7 +35,8 @@ use crate::error::{EvalError, Result};
 /// Tokens pycocoevalcap removes after tokenisation (compared after lower-casing, so `-lrb-`
 /// survives while `-LRB-` is listed).
 pub const PUNCTUATIONS: [&str; 17] = [
-    "''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--", "...", ";",
+    "''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--",
+    "...", ";",
 ];
 
 /// What a rule's token becomes.
@@ -91,7 +92,9 @@ pub struct PtbTokenizer {
 
 impl std::fmt::Debug for PtbTokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PtbTokenizer").field("rules", &self.rules.len()).finish()
+        f.debug_struct("PtbTokenizer")
+            .field("rules", &self.rules.len())
+            .finish()
     }
 }
 
@@ -112,7 +115,11 @@ fn ci(literal: &str) -> String {
     let mut out = String::from("(?:");
     for c in literal.chars() {
         if c.is_ascii_alphabetic() {
-            out.push_str(&format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()));
+            out.push_str(&format!(
+                "[{}{}]",
+                c.to_ascii_lowercase(),
+                c.to_ascii_uppercase()
+            ));
         } else {
             out.push_str(&regex_syntax::escape(&c.to_string()));
         }
@@ -123,7 +130,10 @@ fn ci(literal: &str) -> String {
 
 /// Alternation of caseless words.
 fn ci_words(words: &[&str]) -> String {
-    format!("(?:{})", words.iter().map(|w| ci(w)).collect::<Vec<_>>().join("|"))
+    format!(
+        "(?:{})",
+        words.iter().map(|w| ci(w)).collect::<Vec<_>>().join("|")
+    )
 }
 
 /// The macros of PTBLexer.flex, in Rust regex syntax.
@@ -137,7 +147,8 @@ impl Macros {
     }
 
     fn build() -> Self {
-        let mut m: std::collections::HashMap<&'static str, String> = std::collections::HashMap::new();
+        let mut m: std::collections::HashMap<&'static str, String> =
+            std::collections::HashMap::new();
         // JFlex [:letter:], [:digit:], [:uppercase:] on UTF-16 units: BMP only.
         let letter_class = r"[\p{L}&&[\x{0}-\x{FFFF}]]".to_owned();
         let digit_class = r"[\p{Nd}&&[\x{0}-\x{FFFF}]]".to_owned();
@@ -151,154 +162,347 @@ impl Macros {
         let g = |m: &std::collections::HashMap<&'static str, String>, name: &str| m[name].clone();
 
         def!("SGML", r#"<(?:[!?][A-Za-z\-][^>\r\n]*|[A-Za-z][A-Za-z0-9_:.\-]*(?:[ ]+(?:[A-Za-z][A-Za-z0-9_:.\-]*|[A-Za-z][A-Za-z0-9_:.\-]*[ ]*=[ ]*(?:'[^']*'|"[^"]*")))*[ ]*/?|/[A-Za-z][A-Za-z0-9_:.\-]*)[ ]*>"#.to_owned());
-        def!("SPMDASH", format!(r"&{};|[\x{{96}}\x{{97}}\x{{2013}}\x{{2014}}\x{{2015}}]", ci_words(&["MD", "mdash", "ndash"])));
+        def!(
+            "SPMDASH",
+            format!(
+                r"&{};|[\x{{96}}\x{{97}}\x{{2013}}\x{{2014}}\x{{2015}}]",
+                ci_words(&["MD", "mdash", "ndash"])
+            )
+        );
         def!("SPAMP", ci("&amp;"));
-        def!("SPPUNC", format!(r"&(?:{}|#[0-9]+);", ci_words(&["HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq"])));
-        def!("SPLET", format!(r"&[aeiouAEIOU]{};", ci_words(&["acute", "grave", "uml"])));
+        def!(
+            "SPPUNC",
+            format!(
+                r"&(?:{}|#[0-9]+);",
+                ci_words(&["HT", "TL", "UR", "LR", "QC", "QL", "QR", "odq", "cdq"])
+            )
+        );
+        def!(
+            "SPLET",
+            format!(r"&[aeiouAEIOU]{};", ci_words(&["acute", "grave", "uml"]))
+        );
         def!("SPACE", r"[ \t\x{A0}\x{2000}-\x{200A}\x{3000}]".to_owned());
         def!("SPACES", format!("{}+", g(&m, "SPACE")));
-        def!("NEWLINE", r"\r|\r?\n|\x{2028}|\x{2029}|\x{0B}|\x{0C}|\x{85}".to_owned());
-        def!("SPACENL", format!("{}|{}", g(&m, "SPACE"), g(&m, "NEWLINE")));
+        def!(
+            "NEWLINE",
+            r"\r|\r?\n|\x{2028}|\x{2029}|\x{0B}|\x{0C}|\x{85}".to_owned()
+        );
+        def!(
+            "SPACENL",
+            format!("{}|{}", g(&m, "SPACE"), g(&m, "NEWLINE"))
+        );
         def!("SPACENLS", format!("{}+", g(&m, "SPACENL")));
-        def!("SENTEND", format!("{}(?:{}|{}|{})", g(&m, "SPACENL"), g(&m, "SPACENL"), upper_class, g(&m, "SGML")));
+        def!(
+            "SENTEND",
+            format!(
+                "{}(?:{}|{}|{})",
+                g(&m, "SPACENL"),
+                g(&m, "SPACENL"),
+                upper_class,
+                g(&m, "SGML")
+            )
+        );
         def!("DIGIT", format!(r"{digit_class}|[\x{{07C0}}-\x{{07C9}}]"));
         let d = g(&m, "DIGIT");
         def!("DATE", format!(r"{d}{{1,2}}[\-/]{d}{{1,2}}[\-/]{d}{{2,4}}"));
-        def!("NUM", format!(r"{d}+|{d}*(?:[.:,\x{{AD}}\x{{066B}}\x{{066C}}]{d}+)+"));
+        def!(
+            "NUM",
+            format!(r"{d}+|{d}*(?:[.:,\x{{AD}}\x{{066B}}\x{{066C}}]{d}+)+")
+        );
         def!("NUMBER", format!(r"[\-+]?{}", g(&m, "NUM")));
         def!("SUBSUPNUM", r"[\x{207A}\x{207B}\x{208A}\x{208B}]?(?:[\x{2070}\x{B9}\x{B2}\x{B3}\x{2074}-\x{2079}]+|[\x{2080}-\x{2089}]+)".to_owned());
-        def!("FRAC", format!(r"(?:{d}{{1,4}}[\- \x{{A0}}])?{d}{{1,4}}(?:\\?/|\x{{2044}}){d}{{1,4}}"));
+        def!(
+            "FRAC",
+            format!(r"(?:{d}{{1,4}}[\- \x{{A0}}])?{d}{{1,4}}(?:\\?/|\x{{2044}}){d}{{1,4}}")
+        );
         def!("FRAC2", r"[\x{BC}\x{BD}\x{BE}\x{2153}-\x{215E}]".to_owned());
         def!("DOLSIGN", r"[A-Z]*\$|#".to_owned());
         def!("DOLSIGN2", r"[\x{A2}\x{A3}\x{A4}\x{A5}\x{80}\x{20A0}\x{20AC}\x{060B}\x{0E3F}\x{20A4}\x{FFE0}\x{FFE1}\x{FFE5}\x{FFE6}]".to_owned());
-        def!("LETTER", format!(
-            r"{letter_class}|{}|[\x{{AD}}\x{{0237}}-\x{{024F}}\x{{02C2}}-\x{{02C5}}\x{{02D2}}-\x{{02DF}}\x{{02E5}}-\x{{02FF}}\x{{0300}}-\x{{036F}}\x{{0370}}-\x{{037D}}\x{{0384}}\x{{0385}}\x{{03CF}}\x{{03F6}}\x{{03FC}}-\x{{03FF}}\x{{0483}}-\x{{0487}}\x{{04CF}}\x{{04F6}}-\x{{04FF}}\x{{0510}}-\x{{0525}}\x{{055A}}-\x{{055F}}\x{{0591}}-\x{{05BD}}\x{{05BF}}\x{{05C1}}\x{{05C2}}\x{{05C4}}\x{{05C5}}\x{{05C7}}\x{{0615}}-\x{{061A}}\x{{063B}}-\x{{063F}}\x{{064B}}-\x{{065E}}\x{{0670}}\x{{06D6}}-\x{{06EF}}\x{{06FA}}-\x{{06FF}}\x{{070F}}\x{{0711}}\x{{0730}}-\x{{074F}}\x{{0750}}-\x{{077F}}\x{{07A6}}-\x{{07B1}}\x{{07CA}}-\x{{07F5}}\x{{07FA}}\x{{0900}}-\x{{0903}}\x{{093C}}\x{{093E}}-\x{{094E}}\x{{0951}}-\x{{0955}}\x{{0962}}-\x{{0963}}\x{{0981}}-\x{{0983}}\x{{09BC}}-\x{{09C4}}\x{{09C7}}\x{{09C8}}\x{{09CB}}-\x{{09CD}}\x{{09D7}}\x{{09E2}}\x{{09E3}}\x{{0A01}}-\x{{0A03}}\x{{0A3C}}\x{{0A3E}}-\x{{0A4F}}\x{{0A81}}-\x{{0A83}}\x{{0ABC}}-\x{{0ACF}}\x{{0B82}}\x{{0BBE}}-\x{{0BC2}}\x{{0BC6}}-\x{{0BC8}}\x{{0BCA}}-\x{{0BCD}}\x{{0C01}}-\x{{0C03}}\x{{0C3E}}-\x{{0C56}}\x{{0D3E}}-\x{{0D44}}\x{{0D46}}-\x{{0D48}}\x{{0E30}}-\x{{0E3A}}\x{{0E47}}-\x{{0E4E}}\x{{0EB1}}-\x{{0EBC}}\x{{0EC8}}-\x{{0ECD}}]",
-            g(&m, "SPLET")
-        ));
+        def!(
+            "LETTER",
+            format!(
+                r"{letter_class}|{}|[\x{{AD}}\x{{0237}}-\x{{024F}}\x{{02C2}}-\x{{02C5}}\x{{02D2}}-\x{{02DF}}\x{{02E5}}-\x{{02FF}}\x{{0300}}-\x{{036F}}\x{{0370}}-\x{{037D}}\x{{0384}}\x{{0385}}\x{{03CF}}\x{{03F6}}\x{{03FC}}-\x{{03FF}}\x{{0483}}-\x{{0487}}\x{{04CF}}\x{{04F6}}-\x{{04FF}}\x{{0510}}-\x{{0525}}\x{{055A}}-\x{{055F}}\x{{0591}}-\x{{05BD}}\x{{05BF}}\x{{05C1}}\x{{05C2}}\x{{05C4}}\x{{05C5}}\x{{05C7}}\x{{0615}}-\x{{061A}}\x{{063B}}-\x{{063F}}\x{{064B}}-\x{{065E}}\x{{0670}}\x{{06D6}}-\x{{06EF}}\x{{06FA}}-\x{{06FF}}\x{{070F}}\x{{0711}}\x{{0730}}-\x{{074F}}\x{{0750}}-\x{{077F}}\x{{07A6}}-\x{{07B1}}\x{{07CA}}-\x{{07F5}}\x{{07FA}}\x{{0900}}-\x{{0903}}\x{{093C}}\x{{093E}}-\x{{094E}}\x{{0951}}-\x{{0955}}\x{{0962}}-\x{{0963}}\x{{0981}}-\x{{0983}}\x{{09BC}}-\x{{09C4}}\x{{09C7}}\x{{09C8}}\x{{09CB}}-\x{{09CD}}\x{{09D7}}\x{{09E2}}\x{{09E3}}\x{{0A01}}-\x{{0A03}}\x{{0A3C}}\x{{0A3E}}-\x{{0A4F}}\x{{0A81}}-\x{{0A83}}\x{{0ABC}}-\x{{0ACF}}\x{{0B82}}\x{{0BBE}}-\x{{0BC2}}\x{{0BC6}}-\x{{0BC8}}\x{{0BCA}}-\x{{0BCD}}\x{{0C01}}-\x{{0C03}}\x{{0C3E}}-\x{{0C56}}\x{{0D3E}}-\x{{0D44}}\x{{0D46}}-\x{{0D48}}\x{{0E30}}-\x{{0E3A}}\x{{0E47}}-\x{{0E4E}}\x{{0EB1}}-\x{{0EBC}}\x{{0EC8}}-\x{{0ECD}}]",
+                g(&m, "SPLET")
+            )
+        );
         let l = g(&m, "LETTER");
         def!("WORD", format!(r"{l}(?:{l}|{d})*(?:[.!?]{l}(?:{l}|{d})*)*"));
-        def!("FILENAME_EXT", ci_words(&[
-            "bat", "bmp", "c", "class", "cgi", "cpp", "dll", "doc", "docx", "exe", "gif", "gz", "h", "htm", "html", "jar",
-            "java", "jpeg", "jpg", "mov", "mp3", "pdf", "php", "pl", "png", "ppt", "ps", "py", "sql", "tar", "txt", "wav",
-            "x", "xml", "zip",
-        ]));
-        def!("FILENAME", format!(r"(?:{l}|{d})+(?:[.](?:{l}|{d})+)*(?:[.]{})", g(&m, "FILENAME_EXT")));
+        def!(
+            "FILENAME_EXT",
+            ci_words(&[
+                "bat", "bmp", "c", "class", "cgi", "cpp", "dll", "doc", "docx", "exe", "gif", "gz",
+                "h", "htm", "html", "jar", "java", "jpeg", "jpg", "mov", "mp3", "pdf", "php", "pl",
+                "png", "ppt", "ps", "py", "sql", "tar", "txt", "wav", "x", "xml", "zip",
+            ])
+        );
+        def!(
+            "FILENAME",
+            format!(
+                r"(?:{l}|{d})+(?:[.](?:{l}|{d})+)*(?:[.]{})",
+                g(&m, "FILENAME_EXT")
+            )
+        );
         def!("APOS", format!(r"['\x{{92}}\x{{2019}}]|{}", ci("&apos;")));
         let apos = g(&m, "APOS");
-        def!("APOSETCETERA", format!(r"{apos}|[`\x{{91}}\x{{2018}}\x{{201B}}]"));
+        def!(
+            "APOSETCETERA",
+            format!(r"{apos}|[`\x{{91}}\x{{2018}}\x{{201B}}]")
+        );
         let apos_etc = g(&m, "APOSETCETERA");
         def!("HYPHEN", r"[\-_\x{058A}\x{2010}\x{2011}]".to_owned());
         let ld = format!("(?:{letter_class}|{digit_class})");
-        def!("THING", format!(
-            r"(?:[dDoOlL]{apos_etc}{ld})?{ld}+(?:{}(?:[dDoOlL]{apos_etc}{ld})?{ld}+)*",
-            g(&m, "HYPHEN")
-        ));
-        def!("THINGA", format!(r"[A-Z]+(?:(?:[+&]|{})[A-Z]+)+", g(&m, "SPAMP")));
-        def!("THING3", r"[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}(?:\\?/[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}){1,2}".to_owned());
+        def!(
+            "THING",
+            format!(
+                r"(?:[dDoOlL]{apos_etc}{ld})?{ld}+(?:{}(?:[dDoOlL]{apos_etc}{ld})?{ld}+)*",
+                g(&m, "HYPHEN")
+            )
+        );
+        def!(
+            "THINGA",
+            format!(r"[A-Z]+(?:(?:[+&]|{})[A-Z]+)+", g(&m, "SPAMP"))
+        );
+        def!(
+            "THING3",
+            r"[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}(?:\\?/[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}){1,2}"
+                .to_owned()
+        );
         let us = ci_words(&["Canada", "Sino", "Korean", "EU", "Japan", "non"]);
-        let acro_tail = format!(r"{us}-{}|{}-(?:{}|{})", ci("U.S"), ci("U.S."), ci("U.K"), ci("U.S.S.R"));
+        let acro_tail = format!(
+            r"{us}-{}|{}-(?:{}|{})",
+            ci("U.S"),
+            ci("U.S."),
+            ci("U.K"),
+            ci("U.S.S.R")
+        );
         def!("ACRO", format!(r"[A-Za-z](?:\.[A-Za-z])*|{acro_tail}"));
         def!("ACRO2", format!(r"[A-Za-z](?:\.[A-Za-z])+|{acro_tail}"));
-        def!("HTHING", format!(r"[A-Za-z0-9][A-Za-z0-9.,\x{{AD}}]*(?:-(?:[A-Za-z0-9\x{{AD}}]+|{}\.))+", g(&m, "ACRO2")));
-        def!("REDAUX", format!(r"{apos}(?:[msdMSD]|{})", ci_words(&["re", "ve", "ll"])));
+        def!(
+            "HTHING",
+            format!(
+                r"[A-Za-z0-9][A-Za-z0-9.,\x{{AD}}]*(?:-(?:[A-Za-z0-9\x{{AD}}]+|{}\.))+",
+                g(&m, "ACRO2")
+            )
+        );
+        def!(
+            "REDAUX",
+            format!(r"{apos}(?:[msdMSD]|{})", ci_words(&["re", "ve", "ll"]))
+        );
         def!("SWORD", r"[A-Za-z\x{AD}]*[A-MO-Za-mo-z]\x{AD}*".to_owned());
         def!("SREDAUX", format!("{}{apos_etc}{}", ci("n"), ci("t")));
         let lc = &letter_class;
-        def!("APOWORD", [
-            format!("{apos}{}(?:{apos})?", ci("n")),
-            format!("[lLdDjJ]{apos}"),
-            format!("{}{apos}", ci("Dunkin")),
-            format!("{}{apos}", ci("somethin")),
-            format!("{}{apos}", ci("ol")),
-            format!("{apos}{}", ci("em")),
-            format!("[A-HJ-XZn]{apos_etc}{lc}{{2}}{lc}*"),
-            format!("{apos}[2-9]0{}", ci("s")),
-            format!("{apos}{}{}?", ci("til"), ci("l")),
-            format!("{lc}{lc}*[aeiouyAEIOUY]{apos_etc}[aeiouA-Z]{lc}*"),
-            format!("{apos}{}", ci("cause")),
-            format!(r"{}(?:\.)?", ci("cont'd")),
-            ci("'twas"),
-            ci("nor'easter"),
-            ci("c'mon"),
-            ci("e'er"),
-            ci("s'mores"),
-            ci("ev'ry"),
-            ci("li'l"),
-            ci("nat'l"),
-            format!("{}{apos_etc}{}", ci("O"), ci("o")),
-        ].join("|"));
+        def!(
+            "APOWORD",
+            [
+                format!("{apos}{}(?:{apos})?", ci("n")),
+                format!("[lLdDjJ]{apos}"),
+                format!("{}{apos}", ci("Dunkin")),
+                format!("{}{apos}", ci("somethin")),
+                format!("{}{apos}", ci("ol")),
+                format!("{apos}{}", ci("em")),
+                format!("[A-HJ-XZn]{apos_etc}{lc}{{2}}{lc}*"),
+                format!("{apos}[2-9]0{}", ci("s")),
+                format!("{apos}{}{}?", ci("til"), ci("l")),
+                format!("{lc}{lc}*[aeiouyAEIOUY]{apos_etc}[aeiouA-Z]{lc}*"),
+                format!("{apos}{}", ci("cause")),
+                format!(r"{}(?:\.)?", ci("cont'd")),
+                ci("'twas"),
+                ci("nor'easter"),
+                ci("c'mon"),
+                ci("e'er"),
+                ci("s'mores"),
+                ci("ev'ry"),
+                ci("li'l"),
+                ci("nat'l"),
+                format!("{}{apos_etc}{}", ci("O"), ci("o")),
+            ]
+            .join("|")
+        );
         def!("APOWORD2", format!("{}{apos}", ci("y")));
-        def!("FULLURL", format!(r#"{}?://[^ \t\n\f\r"<>|(){{}}]+[^ \t\n\f\r"<>|.!?(){{}},\-]"#, ci("http") + &ci("s")));
-        def!("LIKELYURL", format!(
-            r#"(?:(?:{}(?:[^ \t\n\f\r"<>|.!?(){{}},]+\.)+[a-zA-Z]{{2,4}})|(?:(?:[^ \t\n\f\r"`'<>|.!?(){{}},-_$]+\.)+{}))(?:/[^ \t\n\f\r"<>|()]+[^ \t\n\f\r"<>|.!?(){{}},\-])?"#,
-            ci("www."),
-            ci_words(&["com", "net", "org", "edu"])
-        ));
-        def!("EMAIL", format!(
-            r#"(?:{}|<)?[a-zA-Z0-9][^ \t\n\f\r"<>|()\x{{A0}}{{}}]*@(?:[^ \t\n\f\r"<>|(){{}}.\x{{A0}}]+\.)*(?:[^ \t\n\f\r"<>|(){{}}.\x{{A0}}]+)(?:{}|>)?"#,
-            ci("&lt;"),
-            ci("&gt;")
-        ));
+        def!(
+            "FULLURL",
+            format!(
+                r#"{}?://[^ \t\n\f\r"<>|(){{}}]+[^ \t\n\f\r"<>|.!?(){{}},\-]"#,
+                ci("http") + &ci("s")
+            )
+        );
+        def!(
+            "LIKELYURL",
+            format!(
+                r#"(?:(?:{}(?:[^ \t\n\f\r"<>|.!?(){{}},]+\.)+[a-zA-Z]{{2,4}})|(?:(?:[^ \t\n\f\r"`'<>|.!?(){{}},-_$]+\.)+{}))(?:/[^ \t\n\f\r"<>|()]+[^ \t\n\f\r"<>|.!?(){{}},\-])?"#,
+                ci("www."),
+                ci_words(&["com", "net", "org", "edu"])
+            )
+        );
+        def!(
+            "EMAIL",
+            format!(
+                r#"(?:{}|<)?[a-zA-Z0-9][^ \t\n\f\r"<>|()\x{{A0}}{{}}]*@(?:[^ \t\n\f\r"<>|(){{}}.\x{{A0}}]+\.)*(?:[^ \t\n\f\r"<>|(){{}}.\x{{A0}}]+)(?:{}|>)?"#,
+                ci("&lt;"),
+                ci("&gt;")
+            )
+        );
         def!("TWITTER", format!(r"@[a-zA-Z_][a-zA-Z_0-9]*|#(?:{l})+"));
-        let abmonth = ci_words(&["Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]);
+        let abmonth = ci_words(&[
+            "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+        ]);
         let abdays = ci_words(&["Mon", "Tue", "Tues", "Wed", "Thu", "Thurs", "Fri"]);
         // First letter in brackets stays case-sensitive (a class), the rest is caseless.
         let cs_first = |first: char, rest: &str| format!("[{first}]{}", ci(rest));
         let abstate = [
-            ci("Ala"), ci("Ariz"), cs_first('A', "z"), cs_first('A', "rk"), ci("Calif"), ci("Colo"), ci("Conn"), ci("Ct"),
-            ci("Dak"), cs_first('D', "el"), ci("Fla"), ci("Ga"), cs_first('I', "ll"), ci("Ind"), format!("{}{}?", ci("Kan"), ci("s")),
-            ci("Ky"), cs_first('L', "a"), cs_first('M', "ass"), ci("Md"), ci("Mich"), ci("Minn"), cs_first('M', "iss"), ci("Mo"),
-            ci("Mont"), ci("Neb"), ci("Nev"), ci("Okla"), cs_first('O', "re"), cs_first('P', "a"), ci("Penn"), ci("Tenn"),
-            cs_first('T', "ex"), ci("Va"), ci("Vt"), cs_first('W', "ash"), format!("{}{}?", ci("Wis"), ci("c")), ci("Wyo"),
+            ci("Ala"),
+            ci("Ariz"),
+            cs_first('A', "z"),
+            cs_first('A', "rk"),
+            ci("Calif"),
+            ci("Colo"),
+            ci("Conn"),
+            ci("Ct"),
+            ci("Dak"),
+            cs_first('D', "el"),
+            ci("Fla"),
+            ci("Ga"),
+            cs_first('I', "ll"),
+            ci("Ind"),
+            format!("{}{}?", ci("Kan"), ci("s")),
+            ci("Ky"),
+            cs_first('L', "a"),
+            cs_first('M', "ass"),
+            ci("Md"),
+            ci("Mich"),
+            ci("Minn"),
+            cs_first('M', "iss"),
+            ci("Mo"),
+            ci("Mont"),
+            ci("Neb"),
+            ci("Nev"),
+            ci("Okla"),
+            cs_first('O', "re"),
+            cs_first('P', "a"),
+            ci("Penn"),
+            ci("Tenn"),
+            cs_first('T', "ex"),
+            ci("Va"),
+            ci("Vt"),
+            cs_first('W', "ash"),
+            format!("{}{}?", ci("Wis"), ci("c")),
+            ci("Wyo"),
         ]
         .join("|");
         let abcomp = [
-            ci("Inc"), format!("{}{}?", ci("Co"), ci("s")), ci("Corp"),
+            ci("Inc"),
+            format!("{}{}?", ci("Co"), ci("s")),
+            ci("Corp"),
             format!("{}{}?{}[ye]{}?", ci("P"), ci("p"), ci("t"), ci("s")),
-            ci("Ltd"), ci("Plc"), ci("Rt"), ci("Bancorp"), ci("Bhd"), ci("Assn"), ci("Univ"), ci("Intl"), ci("Sys"),
+            ci("Ltd"),
+            ci("Plc"),
+            ci("Rt"),
+            ci("Bancorp"),
+            ci("Bhd"),
+            ci("Assn"),
+            ci("Univ"),
+            ci("Intl"),
+            ci("Sys"),
         ]
         .join("|");
         let abnum = ci_words(&["tel", "est", "ext", "sq"]);
-        let abptit = format!("{}|(?:{}|{})\\.{}|{}", ci_words(&["Jr", "Sr", "Bros"]), ci("Ed"), ci("Ph"), ci("D"), ci_words(&["Blvd", "Rd", "Esq"]));
-        def!("ABBREV1", format!(
-            r"(?:{abmonth}|{abdays}|{abstate}|{abcomp}|{abnum}|{abptit}|{})\.",
-            ci_words(&["etc", "al", "seq", "Bldg"])
-        ));
+        let abptit = format!(
+            "{}|(?:{}|{})\\.{}|{}",
+            ci_words(&["Jr", "Sr", "Bros"]),
+            ci("Ed"),
+            ci("Ph"),
+            ci("D"),
+            ci_words(&["Blvd", "Rd", "Esq"])
+        );
+        def!(
+            "ABBREV1",
+            format!(
+                r"(?:{abmonth}|{abdays}|{abstate}|{abcomp}|{abnum}|{abptit}|{})\.",
+                ci_words(&["etc", "al", "seq", "Bldg"])
+            )
+        );
         let abtitle = [
-            ci_words(&["Mr", "Mrs", "Ms"]), cs_first('M', "iss"), format!("{}{}?", ci("Dr"), ci("s")),
-            format!("{}{}?", ci("Prof"), ci("s")), format!("{}{}?", ci("Sen"), ci("s")), format!("{}{}?", ci("Rep"), ci("s")),
-            format!("{}{}?", ci("Atty"), ci("s")), ci_words(&["Lt", "Col", "Gen", "Messrs"]), format!("{}{}?", ci("Gov"), ci("s")),
-            ci_words(&["Adm", "Rev", "Maj", "Sgt", "Cpl", "Pvt", "Capt"]), format!("{}{}?", ci("St"), ci("e")),
-            ci_words(&["Ave", "Pres", "Lieut", "Hon", "Brig"]), format!("{}{}?{}", ci("C"), ci("o"), ci("mdr")),
-            ci_words(&["Pfc", "Spc"]), format!("{}{}?", ci("Supt"), ci("s")),
-            ci_words(&["Det", "Mt", "Ft", "Adj", "Adv", "Asst", "Assoc", "Ens", "Insp", "Mlle", "Mme", "Msgr", "Sfc"]),
+            ci_words(&["Mr", "Mrs", "Ms"]),
+            cs_first('M', "iss"),
+            format!("{}{}?", ci("Dr"), ci("s")),
+            format!("{}{}?", ci("Prof"), ci("s")),
+            format!("{}{}?", ci("Sen"), ci("s")),
+            format!("{}{}?", ci("Rep"), ci("s")),
+            format!("{}{}?", ci("Atty"), ci("s")),
+            ci_words(&["Lt", "Col", "Gen", "Messrs"]),
+            format!("{}{}?", ci("Gov"), ci("s")),
+            ci_words(&["Adm", "Rev", "Maj", "Sgt", "Cpl", "Pvt", "Capt"]),
+            format!("{}{}?", ci("St"), ci("e")),
+            ci_words(&["Ave", "Pres", "Lieut", "Hon", "Brig"]),
+            format!("{}{}?{}", ci("C"), ci("o"), ci("mdr")),
+            ci_words(&["Pfc", "Spc"]),
+            format!("{}{}?", ci("Supt"), ci("s")),
+            ci_words(&[
+                "Det", "Mt", "Ft", "Adj", "Adv", "Asst", "Assoc", "Ens", "Insp", "Mlle", "Mme",
+                "Msgr", "Sfc",
+            ]),
         ]
         .join("|");
-        let abcomp2 = format!("{}|{}[ft]{}|{}", ci_words(&["Invt", "Elec", "Natl"]), ci("M"), ci("g"), ci("Dept"));
-        def!("ABBREV4", format!(
-            "{abtitle}|{}|{}|{abcomp2}",
-            ci_words(&["vs", "Alex", "Wm", "Jos", "Cie", "a.k.a", "cf", "TREAS", "Ph"]),
-            g(&m, "ACRO")
-        ));
+        let abcomp2 = format!(
+            "{}|{}[ft]{}|{}",
+            ci_words(&["Invt", "Elec", "Natl"]),
+            ci("M"),
+            ci("g"),
+            ci("Dept")
+        );
+        def!(
+            "ABBREV4",
+            format!(
+                "{abtitle}|{}|{}|{abcomp2}",
+                ci_words(&["vs", "Alex", "Wm", "Jos", "Cie", "a.k.a", "cf", "TREAS", "Ph"]),
+                g(&m, "ACRO")
+            )
+        );
         def!("ABBREV2", format!(r"{}\.", g(&m, "ABBREV4")));
         def!("ACRONYM", format!(r"{}\.", g(&m, "ACRO")));
-        def!("ABBREV3", format!(r"{}\.", ci_words(&["ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op"])));
+        def!(
+            "ABBREV3",
+            format!(
+                r"{}\.",
+                ci_words(&["ca", "fig", "figs", "prop", "no", "nos", "art", "bldg", "pp", "op"])
+            )
+        );
         def!("PHONE", r"(?:\([0-9]{2,3}\)[ \x{A0}]?|(?:\+\+?)?(?:[0-9]{2,4}[\- \x{A0}])?[0-9]{2,4}[\- \x{A0}])[0-9]{3,4}[\- \x{A0}]?[0-9]{3,5}|(?:(?:\+\+?)?[0-9]{2,4}\.)?[0-9]{2,4}\.[0-9]{3,4}\.[0-9]{3,5}".to_owned());
         def!("LESSTHAN", format!("<|{}", ci("&lt;")));
         def!("GREATERTHAN", format!(">|{}", ci("&gt;")));
-        def!("LDOTS", r"\.{3,5}|(?:\.[ \x{A0}]){2,4}\.|[\x{85}\x{2026}]".to_owned());
+        def!(
+            "LDOTS",
+            r"\.{3,5}|(?:\.[ \x{A0}]){2,4}\.|[\x{85}\x{2026}]".to_owned()
+        );
         def!("FNMARKS", r"@+|#+|_+".to_owned());
         def!("ASTS", r"\*+|(?:\\\*){1,3}".to_owned());
         def!("INSENTP", r"[,;:\x{3001}]".to_owned());
-        def!("QUOTES", format!(r"{apos}|''|[`\x{{2018}}\x{{2019}}\x{{201A}}\x{{201B}}\x{{201C}}\x{{201D}}\x{{91}}\x{{92}}\x{{93}}\x{{94}}\x{{201E}}\x{{201F}}\x{{2039}}\x{{203A}}\x{{AB}}\x{{BB}}]{{1,2}}"));
+        def!(
+            "QUOTES",
+            format!(
+                r"{apos}|''|[`\x{{2018}}\x{{2019}}\x{{201A}}\x{{201B}}\x{{201C}}\x{{201D}}\x{{91}}\x{{92}}\x{{93}}\x{{94}}\x{{201E}}\x{{201F}}\x{{2039}}\x{{203A}}\x{{AB}}\x{{BB}}]{{1,2}}"
+            )
+        );
         def!("DBLQUOT", format!("\"|{}", ci("&quot;")));
-        def!("TBSPEC", format!(
-            r"-{}-|{}|{}|{}|{}(?:&|{})P-500|{}(?:&|{}){}|{}{apos}{}|{}{apos}{}",
-            ci_words(&["RRB", "LRB", "RCB", "LCB", "RSB", "LSB"]),
-            ci("C.D.s"), ci("pro-"), ci("anti-"),
-            ci("S"), ci("&amp;"), ci("S"), ci("&amp;"), ci("Ls"),
-            ci("Cap"), ci("n"), ci("c"), ci("est")
-        ));
+        def!(
+            "TBSPEC",
+            format!(
+                r"-{}-|{}|{}|{}|{}(?:&|{})P-500|{}(?:&|{}){}|{}{apos}{}|{}{apos}{}",
+                ci_words(&["RRB", "LRB", "RCB", "LCB", "RSB", "LSB"]),
+                ci("C.D.s"),
+                ci("pro-"),
+                ci("anti-"),
+                ci("S"),
+                ci("&amp;"),
+                ci("S"),
+                ci("&amp;"),
+                ci("Ls"),
+                ci("Cap"),
+                ci("n"),
+                ci("c"),
+                ci("est")
+            )
+        );
         def!("TBSPEC2", format!("{apos}[0-9][0-9]"));
         def!("SMILEY", r"[<>]?[:;=][\-o*']?[()DPdpO\\{@|\[\]]".to_owned());
         def!("ASIANSMILEY", r"[\^x=~<>]\.\[\^x=~<>\]|[\-\^x=~<>']_[\-\^x=~<>']|\([\-\^x=~<>'][_.]?[\-\^x=~<>']\)|\([\^x=~<>']-[\^x=~<>'`]\)".to_owned());
@@ -315,13 +519,52 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
     let acronym_followers = {
         let cs = |first: char, rest: &str| format!("[{first}]{}", ci(rest));
         let words = [
-            cs('A', "bout"), cs('A', "ccording"), cs('A', "dditionally"), cs('A', "fter"), cs('A', "n"), "[A]".to_owned(),
-            cs('A', "s"), cs('A', "t"), cs('B', "ut"), cs('E', "arlier"), cs('H', "e"), cs('H', "er"), cs('H', "ere"),
-            cs('H', "owever"), cs('I', "f"), cs('I', "n"), cs('I', "t"), cs('L', "ast"), cs('M', "any"), cs('M', "ore"),
-            format!(r"[M]{}\.", ci("r")), format!(r"[M]{}\.", ci("s")), cs('N', "ow"), cs('O', "nce"), cs('O', "ne"),
-            cs('O', "ther"), cs('O', "ur"), cs('S', "he"), cs('S', "ince"), cs('S', "o"), cs('S', "ome"), cs('S', "uch"),
-            cs('T', "hat"), cs('T', "he"), cs('T', "heir"), cs('T', "hen"), cs('T', "here"), cs('T', "hese"), cs('T', "hey"),
-            cs('T', "his"), cs('W', "e"), cs('W', "hen"), cs('W', "hile"), cs('W', "hat"), cs('Y', "et"), cs('Y', "ou"),
+            cs('A', "bout"),
+            cs('A', "ccording"),
+            cs('A', "dditionally"),
+            cs('A', "fter"),
+            cs('A', "n"),
+            "[A]".to_owned(),
+            cs('A', "s"),
+            cs('A', "t"),
+            cs('B', "ut"),
+            cs('E', "arlier"),
+            cs('H', "e"),
+            cs('H', "er"),
+            cs('H', "ere"),
+            cs('H', "owever"),
+            cs('I', "f"),
+            cs('I', "n"),
+            cs('I', "t"),
+            cs('L', "ast"),
+            cs('M', "any"),
+            cs('M', "ore"),
+            format!(r"[M]{}\.", ci("r")),
+            format!(r"[M]{}\.", ci("s")),
+            cs('N', "ow"),
+            cs('O', "nce"),
+            cs('O', "ne"),
+            cs('O', "ther"),
+            cs('O', "ur"),
+            cs('S', "he"),
+            cs('S', "ince"),
+            cs('S', "o"),
+            cs('S', "ome"),
+            cs('S', "uch"),
+            cs('T', "hat"),
+            cs('T', "he"),
+            cs('T', "heir"),
+            cs('T', "hen"),
+            cs('T', "here"),
+            cs('T', "hese"),
+            cs('T', "hey"),
+            cs('T', "his"),
+            cs('W', "e"),
+            cs('W', "hen"),
+            cs('W', "hile"),
+            cs('W', "hat"),
+            cs('Y', "et"),
+            cs('Y', "ou"),
             x("SGML"),
         ];
         format!("{}(?:{}){}", x("SPACENLS"), words.join("|"), x("SPACENL"))
@@ -332,7 +575,11 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
         (ci("cannot"), None, PushBack(3)),
         (ci("'twas"), None, PushBack(3)),
         (ci("'tis"), None, PushBack(2)),
-        (ci_words(&["gonna", "gotta", "lemme", "gimme", "wanna"]), None, PushBack(2)),
+        (
+            ci_words(&["gonna", "gotta", "lemme", "gimme", "wanna"]),
+            None,
+            PushBack(2),
+        ),
         (x("SGML"), None, SpaceToNbsp),
         (x("SPMDASH"), None, Dash),
         (x("SPAMP"), None, NormalizeAmp),
@@ -341,7 +588,11 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
         (x("SWORD"), Some(x("SREDAUX")), NoSoftHyphens),
         (x("WORD"), None, NoSoftHyphens),
         (x("APOWORD"), None, Text),
-        (x("APOWORD2"), Some(r"[\p{L}&&[\x{0}-\x{FFFF}]]".to_owned()), Text),
+        (
+            x("APOWORD2"),
+            Some(r"[\p{L}&&[\x{0}-\x{FFFF}]]".to_owned()),
+            Text,
+        ),
         (x("FULLURL"), None, Text),
         (x("LIKELYURL"), None, Text),
         (x("EMAIL"), None, Text),
@@ -358,8 +609,16 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
         (x("DOLSIGN"), None, Text),
         (x("DOLSIGN2"), None, Currency),
         (x("ACRONYM"), Some(acronym_followers), Acronym),
-        (x("ABBREV3"), Some(format!("(?:{})?{}", x("SPACENL"), x("DIGIT"))), Text),
-        (format!(r"(?:{}[eyEY]|{})\.", ci("pt"), ci("co")), Some(format!("{}{}", x("SPACE"), ci_words(&["ltd", "lim"]))), Text),
+        (
+            x("ABBREV3"),
+            Some(format!("(?:{})?{}", x("SPACENL"), x("DIGIT"))),
+            Text,
+        ),
+        (
+            format!(r"(?:{}[eyEY]|{})\.", ci("pt"), ci("co")),
+            Some(format!("{}{}", x("SPACE"), ci_words(&["ltd", "lim"]))),
+            Text,
+        ),
         (x("ABBREV1"), Some(x("SENTEND")), AbbreviationAndPeriod),
         (x("ABBREV1"), Some(r"(?s:..)".to_owned()), Text),
         (x("ABBREV1"), None, AbbreviationAndPeriod),
@@ -367,8 +626,16 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
         (x("ABBREV4"), Some(x("SPACE")), Text),
         (x("ACRO"), Some(x("SPACENL")), Text),
         (x("TBSPEC2"), Some(x("SPACENL")), Text),
-        (x("FILENAME"), Some(format!("{}|[.?!,]", x("SPACENL"))), Text),
-        (format!(r"{}\.", x("WORD")), Some(x("INSENTP")), NoSoftHyphens),
+        (
+            x("FILENAME"),
+            Some(format!("{}|[.?!,]", x("SPACENL"))),
+            Text,
+        ),
+        (
+            format!(r"{}\.", x("WORD")),
+            Some(x("INSENTP")),
+            NoSoftHyphens,
+        ),
         (x("PHONE"), None, Phone),
         (x("DBLQUOT"), Some(r"[A-Za-z0-9$]".to_owned()), Quotes(true)),
         (x("DBLQUOT"), None, Quotes(false)),
@@ -389,22 +656,45 @@ fn rule_table(m: &Macros) -> Vec<(String, Option<String>, Action)> {
         (x("ASTS"), None, Text),
         (x("INSENTP"), None, Text),
         (r"[?!]+".to_owned(), None, Text),
-        (r"[.¡¿\x{37E}\x{589}\x{61F}\x{6D4}\x{700}-\x{702}\x{7FA}\x{3002}]".to_owned(), None, Text),
+        (
+            r"[.¡¿\x{37E}\x{589}\x{61F}\x{6D4}\x{700}-\x{702}\x{7FA}\x{3002}]".to_owned(),
+            None,
+            Text,
+        ),
         ("=".to_owned(), None, Text),
         ("/".to_owned(), None, Text),
-        (format!(r"{}\.", x("HTHING")), Some(x("INSENTP")), NoSoftHyphens),
+        (
+            format!(r"{}\.", x("HTHING")),
+            Some(x("INSENTP")),
+            NoSoftHyphens,
+        ),
         (x("HTHING"), None, NoSoftHyphens),
         (format!(r"{}\.", x("THING")), Some(x("INSENTP")), Text),
         (x("THING"), None, Text),
-        (format!(r"{}\.", x("THINGA")), Some(x("INSENTP")), NormalizeAmp),
+        (
+            format!(r"{}\.", x("THINGA")),
+            Some(x("INSENTP")),
+            NormalizeAmp,
+        ),
         (x("THINGA"), None, NormalizeAmp),
-        ("'".to_owned(), Some(r"[A-Za-z][^ \t\n\r\x{A0}]".to_owned()), Quotes(true)),
+        (
+            "'".to_owned(),
+            Some(r"[A-Za-z][^ \t\n\r\x{A0}]".to_owned()),
+            Quotes(true),
+        ),
         (x("REDAUX"), None, Quotes(false)),
         (x("SREDAUX"), None, Quotes(false)),
         (x("QUOTES"), None, Quotes(false)),
         ("<<|>>".to_owned(), None, Text),
         (x("MISCSYMBOL"), None, Text),
-        (format!(r"\x{{0}}|{}|[\x{{200B}}\x{{200E}}-\x{{200F}}\x{{FEFF}}]", x("SPACES")), None, Skip),
+        (
+            format!(
+                r"\x{{0}}|{}|[\x{{200B}}\x{{200E}}-\x{{200F}}\x{{FEFF}}]",
+                x("SPACES")
+            ),
+            None,
+            Skip,
+        ),
         (x("NEWLINE"), None, Newline),
         (ci("&nbsp;"), None, Skip),
         (r"[^\n]".to_owned(), None, Delete),
@@ -472,7 +762,12 @@ impl PtbTokenizer {
             .collect();
         let caches = rules
             .iter()
-            .map(|r| (r.main.create_cache(), r.lookahead.as_ref().map(|l| l.create_cache())))
+            .map(|r| {
+                (
+                    r.main.create_cache(),
+                    r.lookahead.as_ref().map(|l| l.create_cache()),
+                )
+            })
             .collect();
         PtbTokenizer { rules, caches }
     }
@@ -592,7 +887,11 @@ fn apply(action: Action, matched: &str, pos: usize) -> (Vec<Lexeme>, usize) {
     let token = |s: String| vec![Lexeme::Token(s)];
     let without_last_chars = |n: usize| -> &str {
         let count = matched.chars().count();
-        let keep: usize = matched.chars().take(count.saturating_sub(n)).map(char::len_utf8).sum();
+        let keep: usize = matched
+            .chars()
+            .take(count.saturating_sub(n))
+            .map(char::len_utf8)
+            .sum();
         &matched[..keep]
     };
     match action {
@@ -636,14 +935,29 @@ fn apply(action: Action, matched: &str, pos: usize) -> (Vec<Lexeme>, usize) {
         }
         AbbreviationAndPeriod => (token(matched.to_owned()), end - 1),
         Phone => (
-            token(matched.replace(' ', "\u{a0}").replace('(', "-LRB-").replace(')', "-RRB-")),
+            token(
+                matched
+                    .replace(' ', "\u{a0}")
+                    .replace('(', "-LRB-")
+                    .replace(')', "-RRB-"),
+            ),
             end,
         ),
-        Parens => (token(matched.replace('(', "-LRB-").replace(')', "-RRB-")), end),
+        Parens => (
+            token(matched.replace('(', "-LRB-").replace(')', "-RRB-")),
+            end,
+        ),
         Replace(s) => (token(s.to_owned()), end),
         Hyphens => {
             let n = matched.chars().count();
-            (token(if (3..=4).contains(&n) { "--".to_owned() } else { matched.to_owned() }), end)
+            (
+                token(if (3..=4).contains(&n) {
+                    "--".to_owned()
+                } else {
+                    matched.to_owned()
+                }),
+                end,
+            )
         }
         Ellipsis => (token("...".to_owned()), end),
         Skip | Delete => (Vec::new(), end),
@@ -683,7 +997,11 @@ fn normalize_amp(s: &str) -> String {
 
 /// CoreNLP `latexQuotes`.
 fn latex_quotes(s: &str, probably_left: bool) -> String {
-    let (single, double) = if probably_left { ("`", "``") } else { ("'", "''") };
+    let (single, double) = if probably_left {
+        ("`", "``")
+    } else {
+        ("'", "''")
+    };
     let s = s.replace("&apos;", single).replace('\'', single);
     let s = s.replace("&quot;", double).replace('"', double);
     let s = s.replace(['\u{91}', '\u{2018}', '\u{201b}', '\u{2039}'], "`");
@@ -707,12 +1025,17 @@ pub struct CoreNlpJar {
 impl CoreNlpJar {
     /// Tokenise captions exactly as `PTBTokenizer.tokenize` of pycocoevalcap 1.2 does.
     pub fn tokenize_captions(&self, captions: &[String]) -> Result<Vec<String>> {
-        let joined = captions.iter().map(|c| c.replace('\n', " ")).collect::<Vec<_>>().join("\n");
+        let joined = captions
+            .iter()
+            .map(|c| c.replace('\n', " "))
+            .collect::<Vec<_>>()
+            .join("\n");
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let file = std::env::temp_dir().join(format!("raddraft-ptb-{}-{nanos}.txt", std::process::id()));
+        let file =
+            std::env::temp_dir().join(format!("raddraft-ptb-{}-{nanos}.txt", std::process::id()));
         std::fs::write(&file, joined.as_bytes()).map_err(|e| EvalError::io(&file, e))?;
         let output = std::process::Command::new(&self.java)
             .arg("-cp")
@@ -726,7 +1049,10 @@ impl CoreNlpJar {
         let _ = std::fs::remove_file(&file);
         let output = output.map_err(|e| EvalError::io(&self.java, e))?;
         if !output.status.success() {
-            return Err(EvalError::invalid_file(&self.jar, format!("PTBTokenizer failed ({})", output.status)));
+            return Err(EvalError::invalid_file(
+                &self.jar,
+                format!("PTBTokenizer failed ({})", output.status),
+            ));
         }
         let text = String::from_utf8_lossy(&output.stdout);
         let lines: Vec<&str> = text.split('\n').collect();
@@ -756,7 +1082,10 @@ mod tests {
         let mut ptb = PtbTokenizer::new();
         assert_eq!(
             ptb.corenlp_tokens("The patient's tube isn't changed (stable)."),
-            ["The", "patient", "'s", "tube", "is", "n't", "changed", "-LRB-", "stable", "-RRB-", "."]
+            [
+                "The", "patient", "'s", "tube", "is", "n't", "changed", "-LRB-", "stable", "-RRB-",
+                "."
+            ]
         );
     }
 }

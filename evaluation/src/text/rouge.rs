@@ -18,7 +18,8 @@ pub fn rouge_l(hypothesis: &str, references: &[&str]) -> f64 {
         return 0.0;
     }
     if best_precision != 0.0 && best_recall != 0.0 {
-        ((1.0 + BETA * BETA) * best_precision * best_recall) / (best_recall + BETA * BETA * best_precision)
+        ((1.0 + BETA * BETA) * best_precision * best_recall)
+            / (best_recall + BETA * BETA * best_precision)
     } else {
         0.0
     }

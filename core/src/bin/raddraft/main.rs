@@ -1,5 +1,6 @@
 //! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
 
+mod eval;
 mod generate;
 mod inspect;
 mod model;
@@ -33,6 +34,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Write a radiograph as PNG through a pixel profile (mimic-cxr-jpg, display or raw).
     Preprocess(preprocess::Args),
+    /// Score report pairs: RadGraph F1 variants, BLEU-4, ROUGE-L, CIDEr-D (or compare two runs).
+    Eval(eval::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Model(command) => model::run(command),
         Command::Inspect(args) => inspect::run(args),
         Command::Preprocess(args) => preprocess::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
