@@ -52,13 +52,15 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
         }
     })?;
 
-    let file = OpenFileOptions::new()
+    let mut file = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(&bytes[start..])
         .map_err(|error| parse_error(&error, path))?;
+    // Taken out of the data set so that native pixel data is moved, not copied.
+    let pixel_data = file.take_element(tags::PIXEL_DATA).ok();
     let obj: &Object = &file;
 
-    if !attrs::present(obj, tags::PIXEL_DATA) {
+    let Some(pixel_data) = pixel_data else {
         if attrs::present(obj, tags::FLOAT_PIXEL_DATA)
             || attrs::present(obj, tags::DOUBLE_FLOAT_PIXEL_DATA)
         {
@@ -70,7 +72,7 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
         return Err(IngestError::NoPixelData {
             path: path.to_path_buf(),
         });
-    }
+    };
 
     let layout = ImagePixelModule::read(obj, path)?;
     if transfer_syntax_uid == syntax::JPEG_EXTENDED && layout.bits_stored > 8 {
@@ -102,7 +104,7 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
         bits_allocated: layout.bits_allocated,
     };
     let samples = frame::first_frame_samples(
-        obj,
+        pixel_data.into_value(),
         path,
         &transfer_syntax_uid,
         codec,

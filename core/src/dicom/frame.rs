@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use dicom_core::value::{PrimitiveValue, Value};
-use dicom_dictionary_std::tags;
 
 use super::attrs::Object;
 use super::codec::{self, CodecFailure, FrameShape};
@@ -13,9 +12,12 @@ use super::error::IngestError;
 use super::rle;
 use super::syntax::{self, Codec};
 
+/// The value of Pixel Data (7FE0,0010) as dicom-object holds it.
+pub(crate) type PixelDataValue = Value<Object, Vec<u8>>;
+
 /// Decodes frame 1 into interleaved samples (bit patterns, not yet masked to Bits Stored).
 pub(crate) fn first_frame_samples(
-    obj: &Object,
+    pixel_data: PixelDataValue,
     path: &Path,
     transfer_syntax_uid: &str,
     codec: Codec,
@@ -23,15 +25,7 @@ pub(crate) fn first_frame_samples(
     number_of_frames: u32,
     planar_configuration: u16,
 ) -> Result<Vec<u16>, IngestError> {
-    let element = match obj.element_opt(tags::PIXEL_DATA) {
-        Ok(Some(element)) => element,
-        _ => {
-            return Err(IngestError::NoPixelData {
-                path: path.to_path_buf(),
-            })
-        }
-    };
-    match (codec, element.value()) {
+    match (codec, pixel_data) {
         (Codec::NativeLittleEndian | Codec::NativeBigEndian, Value::Primitive(value)) => {
             let samples = native_samples(
                 value,
@@ -53,7 +47,7 @@ pub(crate) fn first_frame_samples(
             detail: "the transfer syntax is uncompressed but the pixel data is encapsulated"
                 .to_string(),
         }),
-        (_, Value::PixelSequence(sequence)) => {
+        (_, Value::PixelSequence(ref sequence)) => {
             let data = first_frame_codestream(
                 sequence.offset_table(),
                 sequence.fragments(),
@@ -78,7 +72,7 @@ pub(crate) fn first_frame_samples(
 
 /// Slices frame 1 out of native pixel data, checking that every frame is present.
 fn native_samples(
-    value: &PrimitiveValue,
+    value: PrimitiveValue,
     path: &Path,
     shape: &FrameShape,
     number_of_frames: u32,
@@ -100,7 +94,9 @@ fn native_samples(
             if actual < expected {
                 return Err(length_error(actual));
             }
-            Ok(words[..frame_samples].to_vec())
+            let mut words = words.into_vec();
+            words.truncate(frame_samples);
+            Ok(words)
         }
         (PrimitiveValue::U16(words), _) => {
             let actual = words.len() as u64 * 2;
