@@ -234,3 +234,13 @@ fn corrupted_codestreams_never_panic() {
         }
     }
 }
+
+#[test]
+fn declared_length_beyond_the_file_is_refused_before_allocating() {
+    // Found by `cargo fuzz run ingest`: an element declaring 2.4 GB in a 28 KB file made
+    // dicom-parser 0.10.1 allocate and zero-fill 2.4 GB before reading.
+    let path = fixtures().join("bad/fuzz_oom_declared_length.dcm");
+    let error = Radiograph::open(&path).unwrap_err();
+    assert!(matches!(error, IngestError::Truncated { .. }), "{error:?}");
+    assert!(error.to_string().contains("declares"), "{error}");
+}

@@ -14,6 +14,7 @@ use super::frame;
 use super::lut::Presentation;
 use super::meta::{PixelEncoding, RadiographMeta};
 use super::pixels::{self, StoredPixels};
+use super::scan;
 use super::syntax::{self, Codec};
 use super::{MAX_PIXELS, MAX_PIXELS_TEXT};
 
@@ -50,6 +51,17 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
             name: syntax::name_of(&transfer_syntax_uid),
             hint: syntax::unsupported_hint(&transfer_syntax_uid),
         }
+    })?;
+
+    scan::check(&bytes[start..], &transfer_syntax_uid).map_err(|problem| match problem {
+        scan::Problem::Truncated(detail) => IngestError::Truncated {
+            path: path.to_path_buf(),
+            detail,
+        },
+        scan::Problem::Malformed(detail) => IngestError::Malformed {
+            path: path.to_path_buf(),
+            detail,
+        },
     })?;
 
     let mut file = OpenFileOptions::new()

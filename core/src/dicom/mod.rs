@@ -28,6 +28,7 @@ mod pixels;
 mod plain;
 mod render;
 mod rle;
+mod scan;
 mod syntax;
 
 use std::path::{Path, PathBuf};
