@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and drafts a report for the bundled sample radiograph with the bundled demo checkpoint.
+# Sets up and drafts a report for the bundled sample DICOM with the bundled demo checkpoint; the
+# prompt is the INDICATION read from the DICOM header.
 # The demo checkpoint has RANDOM WEIGHTS: its text is meaningless and only shows the pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,5 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p raddraft-core --bin raddraft
 exec "$CARGO_TARGET_DIR/release/raddraft" generate \
   --model demo/checkpoint \
-  --image demo/sample-cxr.png \
-  --prompt "INDICATION: Cough and fever. Evaluate for pneumonia." \
+  --image demo/sample-cxr.dcm \
   --max-new-tokens 48 "$@"

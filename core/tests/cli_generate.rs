@@ -124,3 +124,44 @@ fn bad_model_directory_fails_with_a_message() {
     assert!(stderr.contains("/nonexistent/model"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn dicom_input_takes_its_indication_as_the_prompt() {
+    let root = workspace();
+    let output = raddraft()
+        .args(["generate", "--json", "--max-new-tokens", "3", "--model"])
+        .arg(root.join("demo/checkpoint"))
+        .arg("--image")
+        .arg(root.join("demo/sample-cxr.dcm"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["prompt"],
+        "INDICATION: Cough and fever. Evaluate for pneumonia."
+    );
+    assert_eq!(json["token_ids"].as_array().unwrap().len(), 3);
+    assert!(json["model"]["warning"]
+        .as_str()
+        .unwrap()
+        .contains("RANDOM WEIGHTS"));
+}
+
+#[test]
+fn png_without_prompt_is_refused_with_advice() {
+    let root = workspace();
+    let output = raddraft()
+        .args(["generate", "--model"])
+        .arg(root.join("demo/checkpoint"))
+        .arg("--image")
+        .arg(root.join("demo/sample-cxr.png"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--prompt"));
+}

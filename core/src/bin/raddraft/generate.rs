@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Args as ClapArgs;
+use raddraft_core::dicom::{self, Profile};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::gemma2::WindowMode;
 use raddraft_models::generation::{self, Decoding, GenerationConfig};
@@ -20,12 +21,17 @@ pub struct Args {
     /// Checkpoint directory in Hugging Face layout (config.json, *.safetensors, tokenizer.json).
     #[arg(long)]
     model: PathBuf,
-    /// Input image: PNG or JPEG.
+    /// Input radiograph: DICOM (CR/DX), PNG or JPEG.
     #[arg(long)]
     image: PathBuf,
-    /// Prompt placed after the image tokens, e.g. the study's INDICATION.
+    /// Pixel profile for DICOM input: mimic-cxr-jpg (what MIMIC-CXR-JPG fine-tunes saw), display or raw.
+    /// 8-bit PNG/JPEG input is used as it is.
+    #[arg(long, default_value = "mimic-cxr-jpg")]
+    profile: Profile,
+    /// Prompt placed after the image tokens, e.g. "INDICATION: …". Default for DICOM input:
+    /// "INDICATION: " + the header's Reason for the Requested Procedure / Reason for Study.
     #[arg(long)]
-    prompt: String,
+    prompt: Option<String>,
     /// Stop after this many generated tokens.
     #[arg(long, default_value_t = 256)]
     max_new_tokens: usize,
@@ -78,10 +84,21 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let preprocess_start = Instant::now();
-    let image = raddraft_models::preprocess::load_image(&args.image)
-        .with_context(|| format!("cannot read the image {}", args.image.display()))?;
+    let (image, meta) = dicom::load_model_image(&args.image, args.profile)
+        .with_context(|| format!("cannot read the radiograph {}", args.image.display()))?;
+    let prompt = match (
+        &args.prompt,
+        meta.as_ref().and_then(|m| m.indication.as_ref()),
+    ) {
+        (Some(prompt), _) => prompt.clone(),
+        (None, Some(indication)) => format!("INDICATION: {}", indication.text),
+        (None, None) => anyhow::bail!(
+            "{} carries no indication; give the prompt with --prompt \"INDICATION: …\"",
+            args.image.display()
+        ),
+    };
     let pixel_values = checkpoint.pixel_values(&image)?;
-    let prefix = checkpoint.prefix_ids(&args.prompt)?;
+    let prefix = checkpoint.prefix_ids(&prompt)?;
     let preprocess_s = preprocess_start.elapsed().as_secs_f64();
 
     let decoding = match args.beams {
@@ -151,6 +168,7 @@ pub fn run(args: Args) -> Result<()> {
             "logprobs": result.logprobs,
             "finish_reason": result.finish_reason,
             "prefix_len": prefix.len(),
+            "prompt": prompt,
             "timings": {
                 "load_s": checkpoint.load_s,
                 "preprocess_s": preprocess_s,
