@@ -41,6 +41,7 @@ pub(crate) fn meta_group_offset(bytes: &[u8]) -> Option<usize> {
 pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage, IngestError> {
     // The file meta group first: an unknown transfer syntax makes the data set unparseable, and
     // deserves an error that names it rather than a parse failure.
+    scan::check_meta_group(&bytes[start..]).map_err(|problem| scan_error(problem, path))?;
     let file_meta =
         FileMetaTable::from_reader(&bytes[start..]).map_err(|error| parse_error(&error, path))?;
     let transfer_syntax_uid = file_meta.transfer_syntax().to_string();
@@ -53,16 +54,8 @@ pub(crate) fn read(bytes: &[u8], start: usize, path: &Path) -> Result<DicomImage
         }
     })?;
 
-    scan::check(&bytes[start..], &transfer_syntax_uid).map_err(|problem| match problem {
-        scan::Problem::Truncated(detail) => IngestError::Truncated {
-            path: path.to_path_buf(),
-            detail,
-        },
-        scan::Problem::Malformed(detail) => IngestError::Malformed {
-            path: path.to_path_buf(),
-            detail,
-        },
-    })?;
+    scan::check(&bytes[start..], &transfer_syntax_uid)
+        .map_err(|problem| scan_error(problem, path))?;
 
     let mut file = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
@@ -326,6 +319,19 @@ impl ImagePixelModule {
             });
         }
         Ok(())
+    }
+}
+
+fn scan_error(problem: scan::Problem, path: &Path) -> IngestError {
+    match problem {
+        scan::Problem::Truncated(detail) => IngestError::Truncated {
+            path: path.to_path_buf(),
+            detail,
+        },
+        scan::Problem::Malformed(detail) => IngestError::Malformed {
+            path: path.to_path_buf(),
+            detail,
+        },
     }
 }
 

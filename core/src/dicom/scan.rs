@@ -28,6 +28,13 @@ pub(crate) enum Problem {
     Malformed(String),
 }
 
+/// Checks the file meta group of a Part 10 stream starting at its "DICM" marker, before
+/// dicom-object reads it (it too allocates declared lengths up front).
+pub(crate) fn check_meta_group(stream: &[u8]) -> Result<(), Problem> {
+    let body = stream.get(4..).unwrap_or_default();
+    Walker::new(body, true, true).walk(Some(0x0002)).map(drop)
+}
+
 /// Checks a Part 10 stream starting at its "DICM" marker; `transfer_syntax_uid` is the one
 /// the file meta group declares.
 pub(crate) fn check(stream: &[u8], transfer_syntax_uid: &str) -> Result<(), Problem> {
