@@ -78,10 +78,14 @@ impl Radiograph {
     /// Reads a DICOM Part 10 file, or a PNG or JPEG image (recognised by content).
     pub fn open(path: impl AsRef<Path>) -> Result<Radiograph, IngestError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        let io_error = |source| IngestError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        // SAFETY: the map is only read, and only while `file` is open; as with any mapped
+        // file, another process truncating it meanwhile is outside what we can guard against.
+        let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(io_error)?;
         Radiograph::from_bytes(&bytes, path)
     }
 

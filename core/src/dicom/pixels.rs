@@ -113,23 +113,75 @@ impl StoredPixels {
         }
     }
 
-    /// How many pixels hold each code; `1 << bits_stored` bins.
+    /// How many pixels hold each code; `1 << bits_stored` bins. Counted in parallel chunks
+    /// for large images.
     pub(crate) fn code_histogram(&self) -> Vec<u32> {
-        let mut histogram = vec![0u32; 1 << self.bits_stored];
-        for &code in &self.codes {
-            histogram[code as usize] += 1;
+        let bins = 1usize << self.bits_stored;
+        let count = |codes: &[u16]| {
+            let mut histogram = vec![0u32; bins];
+            for &code in codes {
+                histogram[code as usize] += 1;
+            }
+            histogram
+        };
+        let chunk = chunk_len(self.codes.len());
+        if chunk >= self.codes.len() {
+            return count(&self.codes);
         }
-        histogram
+        let parts: Vec<Vec<u32>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .codes
+                .chunks(chunk)
+                .map(|codes| scope.spawn(move || count(codes)))
+                .collect();
+            // Workers only index with masked codes and cannot panic; fall back to counting
+            // here if one somehow did, rather than returning a wrong histogram.
+            workers
+                .into_iter()
+                .map(|w| w.join().ok())
+                .collect::<Option<_>>()
+        })
+        .unwrap_or_else(|| vec![count(&self.codes)]);
+        let mut total = vec![0u32; bins];
+        for part in parts {
+            total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+        }
+        total
     }
 
-    /// Maps every pixel through a table indexed by code.
-    pub(crate) fn map_codes<T: Copy>(&self, table: &[T]) -> Vec<T> {
+    /// Maps every pixel through a table indexed by code (in parallel chunks for large images).
+    pub(crate) fn map_codes<T: Copy + Default + Send + Sync>(&self, table: &[T]) -> Vec<T> {
         debug_assert_eq!(table.len(), 1 << self.bits_stored);
-        self.codes
-            .iter()
-            .map(|&code| table[code as usize])
-            .collect()
+        let chunk = chunk_len(self.codes.len());
+        if chunk >= self.codes.len() {
+            return self
+                .codes
+                .iter()
+                .map(|&code| table[code as usize])
+                .collect();
+        }
+        let mut out = vec![T::default(); self.codes.len()];
+        std::thread::scope(|scope| {
+            for (codes, out) in self.codes.chunks(chunk).zip(out.chunks_mut(chunk)) {
+                scope.spawn(move || {
+                    for (o, &code) in out.iter_mut().zip(codes) {
+                        *o = table[code as usize];
+                    }
+                });
+            }
+        });
+        out
     }
+}
+
+/// Chunk length spreading work over the available cores, for images above a million pixels.
+fn chunk_len(len: usize) -> usize {
+    const PARALLEL_ABOVE: usize = 1 << 20;
+    if len <= PARALLEL_ABOVE {
+        return len.max(1);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    len.div_ceil(threads).max(1)
 }
 
 /// Luminance of interleaved RGB samples, bit-identical to OpenCV 5 `cvtColor(…, COLOR_RGB2GRAY)`
