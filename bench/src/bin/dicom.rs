@@ -37,7 +37,10 @@ fn main() -> Result<()> {
         }
         let mut sorted = runs_ms.clone();
         sorted.sort_by(f64::total_cmp);
-        let name = file.file_name().and_then(|s| s.to_str()).unwrap_or_default();
+        let name = file
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         println!(
             "{}",
             serde_json::json!({
