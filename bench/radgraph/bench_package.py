@@ -1,6 +1,6 @@
 """Times the radgraph package (0.1.18, CPU) on the benchmark reports; writes its graphs as JSONL.
 
-    python bench/radgraph/bench_package.py MODEL_ROOT REPORTS.jsonl OUT.jsonl --threads 2 [--limit N]
+    python bench/radgraph/bench_package.py MODEL_ROOT REPORTS.jsonl OUT.jsonl --threads 2 [--limit N] [--offset K]
 
 MODEL_ROOT holds `radgraph/` (from make_model.py). Prints one JSON line: reports/s over the
 annotation call (model loading excluded, reported separately) and the process's peak RSS.
@@ -22,13 +22,17 @@ def main():
     parser.add_argument("out", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--offset", type=int, default=0)
     args = parser.parse_args()
+    args.out = args.out.resolve()
+    args.reports = args.reports.resolve()
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
     from radgraph import RadGraph
 
     torch.set_num_threads(args.threads)
-    rows = [json.loads(line) for line in args.reports.read_text().splitlines()][: args.limit]
+    rows = [json.loads(line) for line in args.reports.read_text().splitlines()][args.offset :]
+    rows = rows[: args.limit]
     os.chdir(args.model_root / "radgraph")  # its config names the encoder by the path "encoder"
     start = time.perf_counter()
     radgraph = RadGraph(model_type="radgraph", model_cache_dir=str(args.model_root.resolve()), cuda=-1)

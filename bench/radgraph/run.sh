@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # RadGraph benchmark: raddraft vs the radgraph package 0.1.18 (PyTorch, CPU, same thread count) in
 # one run, on 1,000 synthetic reports through a full-size BERT-base random-weight RadGraph v1 model.
-# Prints one JSON line per implementation (reports/s over annotation, model load excluded; peak RSS
-# of the whole process from /usr/bin/time) and the output agreement.
+# The reports are processed in ROUNDS slices; in each round both implementations run on the same
+# slice, in alternating order, so background load on a shared machine hits both alike. Prints one
+# JSON line per implementation (reports/s over annotation, model load excluded; process peak RSS
+# from /usr/bin/time), the throughput ratio and the output agreement.
 #
-#   bench/radgraph/run.sh            # THREADS=2 LIMIT=1000 by default
+#   bench/radgraph/run.sh            # THREADS=2 LIMIT=1000 ROUNDS=5 by default
 #
 # Needs the pinned venv of tests/fixtures/radgraph/requirements.txt at $RADGRAPH_VENV.
 set -euo pipefail
@@ -13,6 +15,7 @@ RADGRAPH_VENV=${RADGRAPH_VENV:-$HOME/.cache/raddraft/radgraph-venv}
 MODEL_ROOT=${MODEL_ROOT:-$HOME/.cache/raddraft/bench-radgraph-base}
 THREADS=${THREADS:-2}
 LIMIT=${LIMIT:-1000}
+ROUNDS=${ROUNDS:-5}
 OUT=bench/out/radgraph
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/raddraft-target}
 
@@ -20,18 +23,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/raddraft-target}
 cargo build --release -q -p raddraft-eval --example radgraph_bench
 mkdir -p "$OUT"
 echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, threads=$THREADS, $(date -u +%F), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
-
-/usr/bin/time -f '{"process_peak_rss_mib": %M}' -o "$OUT/raddraft.rss" \
-  "$CARGO_TARGET_DIR/release/examples/radgraph_bench" "$MODEL_ROOT/radgraph" "$MODEL_ROOT/reports.jsonl" "$OUT/raddraft.jsonl" "$LIMIT" \
-  > "$OUT/raddraft.json"
-/usr/bin/time -f '{"process_peak_rss_mib": %M}' -o "$OUT/package.rss" \
-  "$RADGRAPH_VENV/bin/python" bench/radgraph/bench_package.py "$MODEL_ROOT" "$MODEL_ROOT/reports.jsonl" "$OUT/package.jsonl" \
-  --threads "$THREADS" --limit "$LIMIT" 2>/dev/null | grep '^{' > "$OUT/package.json"
-for name in raddraft package; do
-  # /usr/bin/time reports KiB; convert.
-  rss_kib=$(sed -n 's/.*: \([0-9]*\)}/\1/p' "$OUT/$name.rss")
-  echo "$(cat "$OUT/$name.json") {\"process_peak_rss_mib\": $((rss_kib / 1024))}"
-done
-"$RADGRAPH_VENV/bin/python" bench/radgraph/compare.py "$OUT/raddraft.jsonl" "$OUT/package.jsonl"
+"$RADGRAPH_VENV/bin/python" bench/radgraph/run.py "$MODEL_ROOT" "$CARGO_TARGET_DIR/release/examples/radgraph_bench" "$OUT" \
+  --threads "$THREADS" --reports "$LIMIT" --rounds "$ROUNDS"
+"$RADGRAPH_VENV/bin/python" bench/radgraph/compare.py "$OUT/raddraft.jsonl" "$OUT/package.jsonl" \
+  --model-root "$MODEL_ROOT" --reports "$MODEL_ROOT/reports.jsonl" 2>/dev/null | grep "^{"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

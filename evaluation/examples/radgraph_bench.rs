@@ -1,6 +1,6 @@
 //! Times raddraft's RadGraph annotation on the benchmark reports; writes its graphs as JSONL.
 //!
-//!     radgraph_bench MODEL_DIR REPORTS.jsonl OUT.jsonl [LIMIT]
+//!     radgraph_bench MODEL_DIR REPORTS.jsonl OUT.jsonl [LIMIT [OFFSET]]
 //!
 //! Prints one JSON line: reports/s over annotation (model loading excluded, reported separately)
 //! and the process's peak RSS. Thread count: RAYON_NUM_THREADS.
@@ -13,7 +13,7 @@ use raddraft_eval::radgraph::{LoadOptions, RadGraph};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: radgraph_bench MODEL_DIR REPORTS.jsonl OUT.jsonl [LIMIT]");
+        eprintln!("usage: radgraph_bench MODEL_DIR REPORTS.jsonl OUT.jsonl [LIMIT [OFFSET]]");
         std::process::exit(2);
     }
     let limit: usize = args
@@ -21,8 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(usize::MAX);
+    let offset: usize = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(0);
     let rows: Vec<(String, String)> = std::fs::read_to_string(&args[2])?
         .lines()
+        .skip(offset)
         .take(limit)
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");

@@ -1,11 +1,20 @@
-//! BERT encoder (Hugging Face `BertModel`, last hidden state) on candle, f32, CPU.
+//! BERT encoder (Hugging Face `BertModel`, last hidden state), f32, CPU.
 //!
-//! Several segments run as one padded batch; padded keys get `f32::MIN` added to their attention
-//! scores (as HF's extended mask does), so their weight is exactly zero and every segment's output
-//! equals what it would be alone. Token types are all 0 (the package passes `token_type_ids=None`).
+//! Weights come from the archive through candle's pickle reader; the forward pass calls the
+//! `gemm` crate (candle's own CPU matrix kernels) directly on packed buffers so that it can:
+//! run each segment's attention on its own length (no padding, so no mask is needed and nothing
+//! is computed for padding), pack the segments of many reports into one matrix for the dense
+//! layers, and spread groups of segments over the worker threads with single-threaded kernels
+//! instead of synchronising threads inside every small product.
+//!
+//! Per layer, as HF `BertLayer` (eager): `qkv = x·Wᵀ + b`; per head `softmax(q·kᵀ / √d)·v`;
+//! `LayerNorm(ctx·Woᵀ + bo + x)`; `LayerNorm(gelu(x·W1ᵀ + b1)·W2ᵀ + b2 + x)` with the exact erf
+//! GELU. Token types are all 0 (the package passes `token_type_ids=None`).
 
-use candle_core::{Device, IndexOp, Module, Tensor, D};
-use candle_nn::{LayerNorm, Linear};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use gemm::Parallelism;
 use serde::Deserialize;
 
 use super::weights::StateDict;
@@ -52,28 +61,91 @@ fn default_position_type() -> String {
 pub const ENCODER_PREFIX: &str =
     "_embedder.token_embedder_bert._matched_embedder.transformer_model";
 
+/// Tokens per group of segments run through the layers together by one worker.
+const GROUP_TOKENS: usize = 2048;
+
+/// `y = x·Wᵀ + b` with `W` stored `(out, in)` row-major, as PyTorch's `Linear`.
+struct Dense {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+}
+
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    eps: f32,
+}
+
 struct Layer {
-    qkv: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
+    qkv: Dense,
+    attention_output: Dense,
+    attention_norm: Norm,
+    intermediate: Dense,
+    output: Dense,
+    output_norm: Norm,
 }
 
 /// The encoder with its weights.
 pub struct BertEncoder {
     config: BertConfig,
-    word_embeddings: Tensor,
-    position_embeddings: Tensor,
-    token_type_zero: Tensor,
-    embedding_norm: LayerNorm,
+    word_embeddings: Vec<f32>,
+    position_embeddings: Vec<f32>,
+    token_type_zero: Vec<f32>,
+    embedding_norm: Norm,
     layers: Vec<Layer>,
+}
+
+fn encoder_name(name: &str) -> String {
+    format!("{ENCODER_PREFIX}.{name}")
+}
+
+fn load_norm(state: &mut StateDict, name: &str, h: usize, eps: f32) -> Result<Norm> {
+    Ok(Norm {
+        weight: values(state, &encoder_name(&format!("{name}.weight")), &[h])?,
+        bias: values(state, &encoder_name(&format!("{name}.bias")), &[h])?,
+        eps,
+    })
+}
+
+/// One or more `Linear` layers stacked along the output dimension.
+fn load_dense(
+    state: &mut StateDict,
+    names: &[String],
+    outputs: usize,
+    inputs: usize,
+) -> Result<Dense> {
+    let mut weight = Vec::with_capacity(names.len() * outputs * inputs);
+    let mut bias = Vec::with_capacity(names.len() * outputs);
+    for name in names {
+        weight.extend(values(
+            state,
+            &encoder_name(&format!("{name}.weight")),
+            &[outputs, inputs],
+        )?);
+        bias.extend(values(
+            state,
+            &encoder_name(&format!("{name}.bias")),
+            &[outputs],
+        )?);
+    }
+    Ok(Dense {
+        weight,
+        bias,
+        inputs,
+        outputs: outputs * names.len(),
+    })
+}
+
+/// Move a tensor out of the state dict into a plain buffer (the tensor is freed right away).
+fn values(state: &mut StateDict, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    Ok(state.take(name, shape)?.flatten_all()?.to_vec1::<f32>()?)
 }
 
 impl BertEncoder {
     /// Check the config and load the weights under [`ENCODER_PREFIX`].
-    pub fn new(config: BertConfig, state: &StateDict) -> Result<Self> {
+    pub fn new(config: BertConfig, state: &mut StateDict) -> Result<Self> {
         if config.model_type != "bert" {
             return Err(EvalError::Invalid(format!(
                 "encoder model_type `{}` is not supported (only BERT encoders: radgraph, radgraph-xl)",
@@ -102,60 +174,52 @@ impl BertEncoder {
             ));
         }
         let h = config.hidden_size;
-        let p = |name: &str| format!("{ENCODER_PREFIX}.{name}");
-        let norm = |name: &str| -> Result<LayerNorm> {
-            Ok(LayerNorm::new(
-                state.get(&p(&format!("{name}.weight")), &[h])?,
-                state.get(&p(&format!("{name}.bias")), &[h])?,
-                config.layer_norm_eps,
-            ))
-        };
-        let linear = |name: &str, out: usize, inp: usize| -> Result<Linear> {
-            Ok(Linear::new(
-                state.get(&p(&format!("{name}.weight")), &[out, inp])?,
-                Some(state.get(&p(&format!("{name}.bias")), &[out])?),
-            ))
-        };
+        let eps = config.layer_norm_eps as f32;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let l = |name: &str| format!("encoder.layer.{i}.{name}");
-            let q = linear(&l("attention.self.query"), h, h)?;
-            let k = linear(&l("attention.self.key"), h, h)?;
-            let v = linear(&l("attention.self.value"), h, h)?;
-            // One matmul for Q, K and V; each output element is still one dot product + bias.
-            let qkv_weight = Tensor::cat(&[q.weight(), k.weight(), v.weight()], 0)?;
-            let qkv_bias = Tensor::cat(
-                &[
-                    q.bias().expect("has bias"),
-                    k.bias().expect("has bias"),
-                    v.bias().expect("has bias"),
-                ],
-                0,
-            )?;
             layers.push(Layer {
-                qkv: Linear::new(qkv_weight, Some(qkv_bias)),
-                attention_output: linear(&l("attention.output.dense"), h, h)?,
-                attention_norm: norm(&l("attention.output.LayerNorm"))?,
-                intermediate: linear(&l("intermediate.dense"), config.intermediate_size, h)?,
-                output: linear(&l("output.dense"), h, config.intermediate_size)?,
-                output_norm: norm(&l("output.LayerNorm"))?,
+                // Q, K and V stacked into one product; each output is still one dot product + bias.
+                qkv: load_dense(
+                    state,
+                    &[
+                        l("attention.self.query"),
+                        l("attention.self.key"),
+                        l("attention.self.value"),
+                    ],
+                    h,
+                    h,
+                )?,
+                attention_output: load_dense(state, &[l("attention.output.dense")], h, h)?,
+                attention_norm: load_norm(state, &l("attention.output.LayerNorm"), h, eps)?,
+                intermediate: load_dense(
+                    state,
+                    &[l("intermediate.dense")],
+                    config.intermediate_size,
+                    h,
+                )?,
+                output: load_dense(state, &[l("output.dense")], h, config.intermediate_size)?,
+                output_norm: load_norm(state, &l("output.LayerNorm"), h, eps)?,
             });
         }
-        let token_types = state.get(
-            &p("embeddings.token_type_embeddings.weight"),
+        let token_types = values(
+            state,
+            &encoder_name("embeddings.token_type_embeddings.weight"),
             &[config.type_vocab_size, h],
         )?;
         Ok(BertEncoder {
-            word_embeddings: state.get(
-                &p("embeddings.word_embeddings.weight"),
+            word_embeddings: values(
+                state,
+                &encoder_name("embeddings.word_embeddings.weight"),
                 &[config.vocab_size, h],
             )?,
-            position_embeddings: state.get(
-                &p("embeddings.position_embeddings.weight"),
+            position_embeddings: values(
+                state,
+                &encoder_name("embeddings.position_embeddings.weight"),
                 &[config.max_position_embeddings, h],
             )?,
-            token_type_zero: token_types.i(0)?,
-            embedding_norm: norm("embeddings.LayerNorm")?,
+            token_type_zero: token_types[..h].to_vec(),
+            embedding_norm: load_norm(state, "embeddings.LayerNorm", h, eps)?,
             layers,
             config,
         })
@@ -171,96 +235,282 @@ impl BertEncoder {
         self.config.max_position_embeddings
     }
 
-    /// Last hidden states of a batch of segments: one `(len_i, H)` tensor per segment.
-    pub fn forward(&self, segments: &[&[u32]]) -> Result<Vec<Tensor>> {
-        let batch = segments.len();
-        if batch == 0 {
-            return Ok(Vec::new());
-        }
-        let longest = segments.iter().map(|s| s.len()).max().unwrap_or(0);
-        if longest > self.config.max_position_embeddings {
-            return Err(EvalError::Invalid(format!(
-                "segment of {longest} pieces exceeds the encoder's {} positions",
-                self.config.max_position_embeddings
-            )));
-        }
-        let vocab = self.config.vocab_size as u32;
-        let mut ids = Vec::with_capacity(batch * longest);
-        let mut mask = Vec::with_capacity(batch * longest);
+    /// Last hidden states of every segment, each `len × H` row-major; groups of segments are
+    /// spread over `threads` workers.
+    pub fn forward(&self, segments: &[&[u32]], threads: usize) -> Result<Vec<Vec<f32>>> {
         for segment in segments {
-            for position in 0..longest {
-                match segment.get(position) {
-                    Some(&id) if id < vocab => {
-                        ids.push(id);
-                        mask.push(0f32);
+            if segment.len() > self.config.max_position_embeddings {
+                return Err(EvalError::Invalid(format!(
+                    "segment of {} pieces exceeds the encoder's {} positions",
+                    segment.len(),
+                    self.config.max_position_embeddings
+                )));
+            }
+            if let Some(&id) = segment
+                .iter()
+                .find(|&&id| id as usize >= self.config.vocab_size)
+            {
+                return Err(EvalError::Invalid(format!(
+                    "token id {id} is outside the encoder's vocabulary of {}",
+                    self.config.vocab_size
+                )));
+            }
+        }
+        // Longest first, packed into groups of about GROUP_TOKENS tokens.
+        let mut order: Vec<usize> = (0..segments.len())
+            .filter(|&i| !segments[i].is_empty())
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(segments[i].len()));
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut tokens = 0;
+        for i in order {
+            if groups.is_empty() || tokens + segments[i].len() > GROUP_TOKENS {
+                groups.push(Vec::new());
+                tokens = 0;
+            }
+            groups.last_mut().expect("pushed").push(i);
+            tokens += segments[i].len();
+        }
+        let threads = threads.max(1);
+        let workers = threads.min(groups.len()).max(1);
+        // Spare threads go to the products of the few groups there are.
+        let parallelism = if workers < threads {
+            Parallelism::Rayon(threads / workers)
+        } else {
+            Parallelism::None
+        };
+        let results: Mutex<Vec<Option<Vec<f32>>>> = Mutex::new(vec![None; segments.len()]);
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let g = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(group) = groups.get(g) else { break };
+                    let members: Vec<&[u32]> = group.iter().map(|&i| segments[i]).collect();
+                    let outputs = self.group_forward(&members, parallelism);
+                    let mut slots = results.lock().unwrap_or_else(|e| e.into_inner());
+                    for (&i, output) in group.iter().zip(outputs) {
+                        slots[i] = Some(output);
                     }
-                    Some(&id) => {
-                        return Err(EvalError::Invalid(format!(
-                            "token id {id} is outside the encoder's vocabulary of {vocab}"
-                        )))
-                    }
-                    None => {
-                        ids.push(0);
-                        mask.push(f32::MIN);
-                    }
+                });
+            }
+        });
+        Ok(results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
+    }
+
+    /// The layers on a group of segments packed one after the other (no padding).
+    fn group_forward(&self, segments: &[&[u32]], parallelism: Parallelism) -> Vec<Vec<f32>> {
+        let h = self.config.hidden_size;
+        let offsets: Vec<usize> = segments
+            .iter()
+            .scan(0, |acc, s| {
+                let start = *acc;
+                *acc += s.len();
+                Some(start)
+            })
+            .collect();
+        let m: usize = segments.iter().map(|s| s.len()).sum();
+        let mut x = vec![0f32; m * h];
+        for (segment, &offset) in segments.iter().zip(&offsets) {
+            for (position, &id) in segment.iter().enumerate() {
+                let row = &mut x[(offset + position) * h..(offset + position + 1) * h];
+                let word = &self.word_embeddings[id as usize * h..(id as usize + 1) * h];
+                let pos = &self.position_embeddings[position * h..(position + 1) * h];
+                for (((out, w), t), p) in
+                    row.iter_mut().zip(word).zip(&self.token_type_zero).zip(pos)
+                {
+                    // HF: (inputs_embeds + token_type_embeddings) + position_embeddings.
+                    *out = (w + t) + p;
                 }
             }
         }
-        let device = Device::Cpu;
-        let ids = Tensor::from_vec(ids, (batch * longest,), &device)?;
-        let h = self.config.hidden_size;
-        let words = self
-            .word_embeddings
-            .index_select(&ids, 0)?
-            .reshape((batch, longest, h))?;
-        let positions = self.position_embeddings.narrow(0, 0, longest)?;
-        // HF: inputs_embeds + token_type_embeddings, then + position_embeddings.
-        let embeddings = words
-            .broadcast_add(&self.token_type_zero)?
-            .broadcast_add(&positions)?;
-        let mut hidden = self.embedding_norm.forward(&embeddings)?;
-        let additive_mask = Tensor::from_vec(mask, (batch, 1, 1, longest), &device)?;
+        layer_norm(&mut x, &self.embedding_norm, h);
+        let mut qkv = vec![0f32; m * 3 * h];
+        let mut context = vec![0f32; m * h];
+        let mut hidden = vec![0f32; m * h];
+        let mut intermediate = vec![0f32; m * self.config.intermediate_size];
+        let mut scores = Vec::new();
         for layer in &self.layers {
-            hidden = self.layer_forward(layer, &hidden, &additive_mask)?;
+            dense(&x, m, &layer.qkv, &mut qkv, parallelism);
+            for (segment, &offset) in segments.iter().zip(&offsets) {
+                self.attention(&qkv, offset, segment.len(), &mut context, &mut scores);
+            }
+            dense(
+                &context,
+                m,
+                &layer.attention_output,
+                &mut hidden,
+                parallelism,
+            );
+            for (out, residual) in hidden.iter_mut().zip(&x) {
+                *out += residual;
+            }
+            layer_norm(&mut hidden, &layer.attention_norm, h);
+            dense(
+                &hidden,
+                m,
+                &layer.intermediate,
+                &mut intermediate,
+                parallelism,
+            );
+            for v in intermediate.iter_mut() {
+                *v = gelu(*v);
+            }
+            dense(&intermediate, m, &layer.output, &mut x, parallelism);
+            for (out, residual) in x.iter_mut().zip(&hidden) {
+                *out += residual;
+            }
+            layer_norm(&mut x, &layer.output_norm, h);
         }
-        let mut out = Vec::with_capacity(batch);
-        for (b, segment) in segments.iter().enumerate() {
-            out.push(hidden.i(b)?.narrow(0, 0, segment.len())?.contiguous()?);
-        }
-        Ok(out)
+        segments
+            .iter()
+            .zip(&offsets)
+            .map(|(s, &offset)| x[offset * h..(offset + s.len()) * h].to_vec())
+            .collect()
     }
 
-    fn layer_forward(
+    /// Self-attention of one segment (rows `offset..offset+len` of `qkv`) into `context`.
+    fn attention(
         &self,
-        layer: &Layer,
-        hidden: &Tensor,
-        additive_mask: &Tensor,
-    ) -> Result<Tensor> {
-        let (batch, length, h) = hidden.dims3()?;
+        qkv: &[f32],
+        offset: usize,
+        len: usize,
+        context: &mut [f32],
+        scores: &mut Vec<f32>,
+    ) {
+        let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
-        let head_dim = h / heads;
-        let qkv = layer.qkv.forward(hidden)?;
-        let split = |index: usize| -> Result<Tensor> {
-            Ok(qkv
-                .narrow(D::Minus1, index * h, h)?
-                .reshape((batch, length, heads, head_dim))?
-                .transpose(1, 2)?
-                .contiguous()?)
-        };
-        let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        // HF eager attention: (q·kᵀ) / sqrt(d) + mask, softmax, · v.
-        let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
-        let scores = scores.broadcast_add(additive_mask)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((batch, length, h))?;
-        let attention = layer.attention_output.forward(&context)?;
-        let hidden = layer.attention_norm.forward(&(attention + hidden)?)?;
-        let intermediate = layer.intermediate.forward(&hidden)?.gelu_erf()?;
-        let output = layer.output.forward(&intermediate)?;
-        Ok(layer.output_norm.forward(&(output + hidden)?)?)
+        let d = h / heads;
+        let scale = (d as f32).sqrt();
+        scores.resize(len * len, 0.0);
+        let row = 3 * h as isize;
+        for head in 0..heads {
+            let q = qkv[offset * 3 * h + head * d..].as_ptr();
+            let k = qkv[offset * 3 * h + h + head * d..].as_ptr();
+            let v = qkv[offset * 3 * h + 2 * h + head * d..].as_ptr();
+            // SAFETY: every pointer/stride pair addresses rows offset..offset+len of qkv (3h wide)
+            // or the len×len scores, all in bounds; dst does not alias the inputs.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    len,
+                    d,
+                    scores.as_mut_ptr(),
+                    1,
+                    len as isize,
+                    false,
+                    q,
+                    1,
+                    row,
+                    k,
+                    row,
+                    1,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+            for r in 0..len {
+                let line = &mut scores[r * len..(r + 1) * len];
+                let mut max = f32::NEG_INFINITY;
+                for s in line.iter_mut() {
+                    // HF eager: (q·kᵀ) / sqrt(head size), then softmax.
+                    *s /= scale;
+                    max = max.max(*s);
+                }
+                let mut sum = 0f32;
+                for s in line.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+                for s in line.iter_mut() {
+                    *s /= sum;
+                }
+            }
+            // SAFETY: as above; the destination is the head's d columns of rows offset.. of context.
+            unsafe {
+                gemm::gemm(
+                    len,
+                    d,
+                    len,
+                    context[offset * h + head * d..].as_mut_ptr(),
+                    1,
+                    h as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    len as isize,
+                    v,
+                    1,
+                    row,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+        }
     }
+}
+
+/// `out = x·Wᵀ + b` for `m` rows (the bias is written first and the product added to it, as
+/// PyTorch's `addmm`).
+fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Parallelism) {
+    let (k, n) = (layer.inputs, layer.outputs);
+    debug_assert!(x.len() >= m * k && out.len() >= m * n);
+    for row in out[..m * n].chunks_exact_mut(n) {
+        row.copy_from_slice(&layer.bias);
+    }
+    // SAFETY: x is m×k row-major, W is n×k row-major (read as k×n with column stride k), out is
+    // m×n row-major; the sizes were checked above and out does not alias x or W.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            x.as_ptr(),
+            1,
+            k as isize,
+            layer.weight.as_ptr(),
+            k as isize,
+            1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// PyTorch `LayerNorm` over rows of width `h` (biased variance), in place.
+fn layer_norm(x: &mut [f32], norm: &Norm, h: usize) {
+    for row in x.chunks_exact_mut(h) {
+        let mean = row.iter().sum::<f32>() / h as f32;
+        let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let rstd = 1.0 / (variance + norm.eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(&norm.weight).zip(&norm.bias) {
+            *v = (*v - mean) * rstd * g + b;
+        }
+    }
+}
+
+/// Exact GELU, `x · ½ · (1 + erf(x / √2))`, as `torch.nn.functional.gelu`.
+fn gelu(x: f32) -> f32 {
+    x * 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }

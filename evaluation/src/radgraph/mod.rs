@@ -1,14 +1,16 @@
-//! RadGraph inference identical to the `radgraph` package 0.1.18 (`RadGraph(...)(reports)`), on
-//! candle, CPU, f32.
+//! RadGraph inference identical to the `radgraph` package 0.1.18 (`RadGraph(...)(reports)`), CPU,
+//! f32: weights read with candle's pickle reader, the DyGIE heads on candle tensors, the BERT
+//! encoder on candle's `gemm` kernels directly ([`bert`]).
 //!
 //! Pipeline: preprocessing (v1 regex or XL `wordpunct`) → per-word WordPiece → `[CLS] … [SEP]`
-//! folded into `max_length` segments → BERT → word vector = mean of its pieces → all spans of width
-//! ≤ `max_span_width` → NER with a null logit of 0 → mention scores, top `ceil(0.5·words)` spans →
-//! relation labels for every ordered pair → the package's JSON.
+//! folded into `max_length` segments → BERT once per segment → word vector = mean of its pieces →
+//! all spans of width ≤ `max_span_width` → NER with a null logit of 0 → mention scores, top
+//! `ceil(0.5·words)` spans → relation labels for every ordered pair → the package's JSON.
 //!
 //! Deliberate differences, all documented: a report with zero words (e.g. only whitespace) crashes
 //! the package; here it yields a graph without entities. Decisions are identical except at
-//! near-ties of the f32 logits (|margin| ≲ 1e-5), where PyTorch and candle may round differently.
+//! near-ties of the f32 logits (|margin| ≲ 1e-5), where PyTorch and this code may round
+//! differently.
 
 pub mod archive;
 pub mod bert;
@@ -21,6 +23,8 @@ mod word_chars;
 pub mod wordpiece;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use candle_core::{Device, Tensor};
 use serde::Serialize;
@@ -98,9 +102,10 @@ pub struct Trace {
     pub graph: Graph,
 }
 
-/// Segments per encoder batch and the padded-token budget of one batch.
-const MAX_BATCH_SEGMENTS: usize = 32;
-const MAX_BATCH_TOKENS: usize = 8192;
+/// Worker threads: `RAYON_NUM_THREADS` or the available cores, as candle decides.
+fn worker_threads() -> usize {
+    candle_core::utils::get_num_threads()
+}
 
 impl RadGraph {
     /// Load a model directory or `.tar.gz` in the public archive layout.
@@ -146,8 +151,8 @@ impl RadGraph {
                 )
             })?;
         let wordpieces = WordPieces::new(&tokenizer_files)?;
-        let state = StateDict::load(&files.weights)?;
-        let encoder = BertEncoder::new(bert_config, &state)?;
+        let mut state = StateDict::load(&files.weights)?;
+        let encoder = BertEncoder::new(bert_config, &mut state)?;
         if config.max_length > encoder.max_positions() {
             return Err(EvalError::invalid_file(
                 &files.config_path,
@@ -211,14 +216,31 @@ impl RadGraph {
             })
             .collect::<Result<Vec<_>>>()?;
         let hidden = self.encode(prepared.iter().map(|(_, indexed)| indexed))?;
-        prepared
+        // The heads of different reports are independent: spread them over the workers.
+        let results: Mutex<Vec<Option<Result<Graph>>>> =
+            Mutex::new((0..prepared.len()).map(|_| None).collect());
+        let next = AtomicUsize::new(0);
+        let workers = worker_threads().min(prepared.len()).max(1);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((words, indexed)) = prepared.get(i) else {
+                        break;
+                    };
+                    let graph = self
+                        .word_vectors(indexed, &hidden[i])
+                        .and_then(|vectors| self.heads.predict(&vectors))
+                        .map(|predictions| self.graph(words, &predictions));
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(graph);
+                });
+            }
+        });
+        results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
             .into_iter()
-            .zip(hidden)
-            .map(|((words, indexed), hidden)| {
-                let vectors = self.word_vectors(&indexed, &hidden)?;
-                let predictions = self.heads.predict(&vectors)?;
-                Ok(self.graph(&words, &predictions))
-            })
+            .map(|r| r.expect("every report processed"))
             .collect()
     }
 
@@ -246,44 +268,24 @@ impl RadGraph {
     /// segment interiors concatenated, as a flat `(pieces × H)` row-major buffer.
     fn encode<'a>(&self, reports: impl Iterator<Item = &'a IndexedWords>) -> Result<Vec<Vec<f32>>> {
         let reports: Vec<&IndexedWords> = reports.collect();
-        let mut jobs: Vec<(usize, usize, &[u32])> = Vec::new();
-        for (r, indexed) in reports.iter().enumerate() {
-            for (s, segment) in indexed.segments.iter().enumerate() {
-                jobs.push((r, s, segment.as_slice()));
-            }
-        }
-        jobs.sort_by_key(|job| std::cmp::Reverse(job.2.len()));
-        let h = self.encoder.hidden_size();
-        let mut per_segment: Vec<Vec<Option<Vec<f32>>>> = reports
+        let segments: Vec<&[u32]> = reports
             .iter()
-            .map(|indexed| vec![None; indexed.segments.len()])
+            .flat_map(|r| r.segments.iter().map(Vec::as_slice))
             .collect();
-        let mut start = 0;
-        while start < jobs.len() {
-            let longest = jobs[start].2.len();
-            let mut end = start + 1;
-            while end < jobs.len()
-                && end - start < MAX_BATCH_SEGMENTS
-                && (end - start + 1) * longest <= MAX_BATCH_TOKENS
-            {
-                end += 1;
-            }
-            let batch: Vec<&[u32]> = jobs[start..end].iter().map(|job| job.2).collect();
-            let outputs = self.encoder.forward(&batch)?;
-            for (job, output) in jobs[start..end].iter().zip(outputs) {
-                let len = job.2.len();
-                // Drop the segment's own [CLS] and [SEP].
-                let interior: Vec<f32> = output.narrow(0, 1, len - 2)?.flatten_all()?.to_vec1()?;
-                per_segment[job.0][job.1] = Some(interior);
-            }
-            start = end;
-        }
-        Ok(per_segment
-            .into_iter()
-            .map(|segments| {
-                let mut flat = Vec::with_capacity(segments.len() * self.max_length * h);
-                for segment in segments {
-                    flat.extend(segment.expect("every segment encoded"));
+        let mut hidden = self
+            .encoder
+            .forward(&segments, worker_threads())?
+            .into_iter();
+        let h = self.encoder.hidden_size();
+        Ok(reports
+            .iter()
+            .map(|report| {
+                let mut flat =
+                    Vec::with_capacity(report.segments.iter().map(|s| s.len()).sum::<usize>() * h);
+                for segment in &report.segments {
+                    let output = hidden.next().expect("one output per segment");
+                    // Drop the segment's own [CLS] and [SEP].
+                    flat.extend_from_slice(&output[h..(segment.len() - 1) * h]);
                 }
                 flat
             })

@@ -75,6 +75,14 @@ impl StateDict {
         Ok(tensor.to_dtype(DType::F32)?.contiguous()?)
     }
 
+    /// Like [`StateDict::get`], but removes the tensor, so its memory goes as soon as the caller
+    /// has converted it.
+    pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let tensor = self.get(name, shape)?;
+        self.tensors.remove(name);
+        Ok(tensor)
+    }
+
     /// The shape of tensor `name`, if present.
     pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
         self.tensors.get(name).map(|t| t.dims().to_vec())
