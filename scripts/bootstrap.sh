@@ -7,6 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   pkg-config   # native -sys crates
   cmake g++    # CharLS (JPEG-LS) codec, built from source by the charls crate
+  python3 python3-pip  # fetching the pydicom-data wheel of real radiographs for the DICOM tests
 )
 
 as_root() {
