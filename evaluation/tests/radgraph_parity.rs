@@ -38,7 +38,15 @@ fn check_reports(model: &RadGraph, expected: &Value) -> std::collections::HashMa
         let trace = model.trace(text).expect("annotation succeeds");
         let near_ties = report["near_ties"].as_array().map_or(0, Vec::len);
         let want_ids: Vec<u32> = serde_json::from_value(report["token_ids"].clone()).expect("ids");
-        assert_eq!(trace.indexed.token_ids(), want_ids, "token ids of {text:?}");
+        let got_ids = trace.indexed.token_ids();
+        if got_ids.is_empty() && want_ids == [0] {
+            // No word has a piece: AllenNLP pads the empty id list to one [PAD], which no word
+            // points at (all offsets are (-1, -1)), so it cannot change the output. raddraft
+            // skips the encoder instead.
+            assert!(trace.indexed.offsets.iter().all(Option::is_none));
+        } else {
+            assert_eq!(got_ids, want_ids, "token ids of {text:?}");
+        }
         let want_offsets: Vec<(i64, i64)> =
             serde_json::from_value(report["offsets"].clone()).expect("offsets");
         assert_eq!(
