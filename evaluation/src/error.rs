@@ -5,11 +5,12 @@ use std::path::PathBuf;
 /// Everything that can go wrong while loading a RadGraph model or scoring reports.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("cannot read {path}: {source}")]
+    // The cause is part of the message and deliberately not a `source()`, so that error chains
+    // (anyhow's `{:#}`) do not print it twice.
+    #[error("cannot read {path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     #[error("{path}: {message}")]
@@ -50,10 +51,16 @@ pub enum EvalError {
     Tokenizer(String),
 
     #[error("model computation failed: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
 
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<candle_core::Error> for EvalError {
+    fn from(error: candle_core::Error) -> Self {
+        EvalError::Candle(error)
+    }
 }
 
 /// Result alias for this crate.
@@ -61,10 +68,10 @@ pub type Result<T> = std::result::Result<T, EvalError>;
 
 impl EvalError {
     /// An I/O error on `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         EvalError::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

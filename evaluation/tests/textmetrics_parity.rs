@@ -119,3 +119,48 @@ fn pair_captions_match_pycocoevalcap() {
         }
     }
 }
+
+/// `--corenlp-jar` mode (java + the real jar) gives the captions of the port on every pair. Needs
+/// java and `stanford-corenlp-3.4.1.jar` (`RADDRAFT_CORENLP_JAR`, default: pycocoevalcap's copy in
+/// the fixture venv); says so and skips without them.
+#[test]
+fn corenlp_jar_mode_agrees_with_the_port() {
+    let jar = std::env::var_os("RADDRAFT_CORENLP_JAR").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(
+            "/root/.cache/raddraft/radgraph-venv/lib/python3.11/site-packages/pycocoevalcap/tokenizer/stanford-corenlp-3.4.1.jar",
+        )
+    });
+    let java_ok = std::process::Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !jar.is_file() || !java_ok {
+        eprintln!(
+            "SKIPPED: needs java and {} (set RADDRAFT_CORENLP_JAR)",
+            jar.display()
+        );
+        return;
+    }
+    let pairs_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph/pairs.jsonl");
+    let texts: Vec<String> = std::fs::read_to_string(pairs_path)
+        .expect("pairs")
+        .lines()
+        .flat_map(|l| {
+            let v: Value = serde_json::from_str(l).expect("JSON");
+            [
+                v["hypothesis"].as_str().unwrap().to_owned(),
+                v["reference"].as_str().unwrap().to_owned(),
+            ]
+        })
+        .collect();
+    let corenlp = raddraft_eval::text::CoreNlpJar {
+        jar,
+        java: "java".into(),
+    };
+    let from_jar = corenlp.tokenize_captions(&texts).expect("java runs");
+    let mut ptb = PtbTokenizer::new();
+    for (text, caption) in texts.iter().zip(&from_jar) {
+        assert_eq!(&ptb.tokenize_caption(text), caption, "{text:?}");
+    }
+}

@@ -1023,11 +1023,20 @@ pub struct CoreNlpJar {
 }
 
 impl CoreNlpJar {
-    /// Tokenise captions exactly as `PTBTokenizer.tokenize` of pycocoevalcap 1.2 does.
+    /// Tokenise captions as `PTBTokenizer.tokenize` of pycocoevalcap 1.2 does, except that the
+    /// other characters CoreNLP breaks lines at (`\r`, U+2028, U+2029, `\v`, `\f`, U+0085) become
+    /// spaces too: pycocoevalcap leaves them, which shifts every later caption onto the wrong image.
     pub fn tokenize_captions(&self, captions: &[String]) -> Result<Vec<String>> {
         let joined = captions
             .iter()
-            .map(|c| c.replace('\n', " "))
+            .map(|c| {
+                c.replace(
+                    [
+                        '\n', '\r', '\u{2028}', '\u{2029}', '\u{0b}', '\u{0c}', '\u{85}',
+                    ],
+                    " ",
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let nanos = std::time::SystemTime::now()
