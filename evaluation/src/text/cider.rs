@@ -5,6 +5,8 @@
 //!
 //! Reproduced quirk: the "length" of a caption in the penalty is its number of bigrams (the
 //! scorer counts term frequencies only when `n == 1`, the bigram index).
+//!
+//! N-grams are interned once, so bootstrap resamples only recount document frequencies.
 
 use std::collections::HashMap;
 
@@ -13,53 +15,61 @@ use crate::radgraph::preprocess::python_split;
 const N: usize = 4;
 const SIGMA: f64 = 6.0;
 
-/// N-gram counts of one caption, in first-occurrence order (the scorer iterates a dict).
+/// One caption's n-grams: `(interned id, n − 1, term frequency)` in first-occurrence order (the
+/// scorer iterates a dict), and its bigram count.
 #[derive(Debug, Clone, Default)]
 struct Counts {
-    ngrams: Vec<(Vec<String>, f64)>,
-}
-
-fn precook(caption: &str) -> Counts {
-    let words = python_split(caption);
-    let mut index: HashMap<Vec<String>, usize> = HashMap::new();
-    let mut ngrams: Vec<(Vec<String>, f64)> = Vec::new();
-    for k in 1..=N {
-        if words.len() < k {
-            break;
-        }
-        for window in words.windows(k) {
-            match index.get(window) {
-                Some(&i) => ngrams[i].1 += 1.0,
-                None => {
-                    index.insert(window.to_vec(), ngrams.len());
-                    ngrams.push((window.to_vec(), 1.0));
-                }
-            }
-        }
-    }
-    Counts { ngrams }
+    ngrams: Vec<(usize, usize, f64)>,
+    bigrams: f64,
 }
 
 /// A corpus of (hypothesis, references) captions, already tokenised.
 #[derive(Debug, Clone, Default)]
 pub struct CiderD {
+    ids: HashMap<Vec<String>, usize>,
     tests: Vec<Counts>,
     refs: Vec<Vec<Counts>>,
 }
 
+/// TF-IDF weights of one caption per n, with their norms.
 struct Vector {
-    weights: [HashMap<Vec<String>, f64>; N],
-    order: [Vec<Vec<String>>; N],
+    weights: [HashMap<usize, f64>; N],
     norm: [f64; N],
-    length: f64,
 }
 
 impl CiderD {
+    fn precook(&mut self, caption: &str) -> Counts {
+        let words = python_split(caption);
+        let mut position: HashMap<usize, usize> = HashMap::new();
+        let mut counts = Counts::default();
+        for k in 1..=N {
+            if words.len() < k {
+                break;
+            }
+            for window in words.windows(k) {
+                let next = self.ids.len();
+                let id = *self.ids.entry(window.to_vec()).or_insert(next);
+                match position.get(&id) {
+                    Some(&i) => counts.ngrams[i].2 += 1.0,
+                    None => {
+                        position.insert(id, counts.ngrams.len());
+                        counts.ngrams.push((id, k - 1, 1.0));
+                    }
+                }
+                if k == 2 {
+                    counts.bigrams += 1.0;
+                }
+            }
+        }
+        counts
+    }
+
     /// Add one image: a hypothesis and its references.
     pub fn add(&mut self, hypothesis: &str, references: &[&str]) {
-        self.tests.push(precook(hypothesis));
-        self.refs
-            .push(references.iter().map(|r| precook(r)).collect());
+        let test = self.precook(hypothesis);
+        let refs = references.iter().map(|r| self.precook(r)).collect();
+        self.tests.push(test);
+        self.refs.push(refs);
     }
 
     /// Number of images.
@@ -76,72 +86,60 @@ impl CiderD {
     /// document frequencies are those of that resample). `None` where pycocoevalcap would fail:
     /// no reference n-gram in the whole corpus.
     pub fn scores_for(&self, indices: &[usize]) -> Option<Vec<f64>> {
-        let mut document_frequency: HashMap<&[String], f64> = HashMap::new();
-        for &i in indices {
-            let mut seen: std::collections::HashSet<&[String]> = std::collections::HashSet::new();
-            for r in &self.refs[i] {
-                for (ngram, _) in &r.ngrams {
-                    seen.insert(ngram.as_slice());
+        let mut document_frequency = vec![0f64; self.ids.len()];
+        let mut seen_in = vec![usize::MAX; self.ids.len()];
+        let mut any = false;
+        for (draw, &i) in indices.iter().enumerate() {
+            for reference in &self.refs[i] {
+                for &(id, _, _) in &reference.ngrams {
+                    // Once per image, however many of its references contain the n-gram.
+                    if seen_in[id] != draw {
+                        seen_in[id] = draw;
+                        document_frequency[id] += 1.0;
+                        any = true;
+                    }
                 }
             }
-            for ngram in seen {
-                *document_frequency.entry(ngram).or_insert(0.0) += 1.0;
-            }
         }
-        if document_frequency.is_empty() {
+        if !any {
             return None;
         }
         let ref_len = (indices.len() as f64).ln();
         let vector = |counts: &Counts| -> Vector {
-            let mut weights: [HashMap<Vec<String>, f64>; N] = Default::default();
-            let mut order: [Vec<Vec<String>>; N] = Default::default();
+            let mut weights: [HashMap<usize, f64>; N] = Default::default();
             let mut norm = [0.0; N];
-            let mut length = 0.0;
-            for (ngram, term_frequency) in &counts.ngrams {
-                let df = document_frequency
-                    .get(ngram.as_slice())
-                    .copied()
-                    .unwrap_or(0.0)
-                    .max(1.0)
-                    .ln();
-                let n = ngram.len() - 1;
+            for &(id, n, term_frequency) in &counts.ngrams {
+                let df = document_frequency[id].max(1.0).ln();
                 let value = term_frequency * (ref_len - df);
-                weights[n].insert(ngram.clone(), value);
-                order[n].push(ngram.clone());
+                weights[n].insert(id, value);
                 norm[n] += value.powi(2);
-                if n == 1 {
-                    length += term_frequency;
-                }
             }
             for v in &mut norm {
                 *v = v.sqrt();
             }
-            Vector {
-                weights,
-                order,
-                norm,
-                length,
-            }
+            Vector { weights, norm }
         };
         let mut scores = Vec::with_capacity(indices.len());
         for &i in indices {
-            let hyp = vector(&self.tests[i]);
+            let test = &self.tests[i];
+            let hyp = vector(test);
             let mut score = [0.0f64; N];
             for reference in &self.refs[i] {
                 let r = vector(reference);
-                let delta = hyp.length - r.length;
+                let delta = test.bigrams - reference.bigrams;
+                let mut value = [0.0f64; N];
+                for &(id, n, _) in &test.ngrams {
+                    let h = hyp.weights[n][&id];
+                    let rv = r.weights[n].get(&id).copied().unwrap_or(0.0);
+                    value[n] += h.min(rv) * rv;
+                }
                 for (n, total) in score.iter_mut().enumerate() {
-                    let mut value = 0.0;
-                    for ngram in &hyp.order[n] {
-                        let h = hyp.weights[n][ngram];
-                        let rv = r.weights[n].get(ngram).copied().unwrap_or(0.0);
-                        value += h.min(rv) * rv;
-                    }
+                    let mut v = value[n];
                     if hyp.norm[n] != 0.0 && r.norm[n] != 0.0 {
-                        value /= hyp.norm[n] * r.norm[n];
+                        v /= hyp.norm[n] * r.norm[n];
                     }
-                    value *= std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
-                    *total += value;
+                    v *= std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
+                    *total += v;
                 }
             }
             let mut average = score.iter().sum::<f64>() / N as f64;

@@ -37,8 +37,8 @@ pub struct Args {
     /// Per-report JSONL output; an existing file is resumed (ids already there are skipped).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Bootstrap resamples for 95% intervals (MAIRA-2 reports 500; 0 = none).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Bootstrap resamples for the 95% intervals and medians (as MAIRA-2 reports; 0 = none).
+    #[arg(long, default_value_t = 500, value_name = "N")]
     bootstrap: usize,
     /// Seed of the bootstrap and randomisation draws.
     #[arg(long, default_value_t = 0)]
