@@ -138,6 +138,27 @@ fn greedy_with_logits(
     (result.token_ids, logits)
 }
 
+/// Logits of one uncached pass over the prefix and `suffix`, at the rows the fixture's
+/// `nocache_logits` holds (last prefix position onwards).
+fn teacher_forced_logits(
+    checkpoint: &mut Checkpoint,
+    fx: &Fixture,
+    prefix: &[u32],
+    suffix: &[u32],
+    pixels: &Tensor,
+) -> Tensor {
+    let uncached = checkpoint
+        .model
+        .forward_uncached(prefix, suffix, pixels)
+        .expect("uncached pass");
+    let rows = fx.tensor("nocache_logits").dim(0).unwrap();
+    uncached
+        .squeeze(0)
+        .unwrap()
+        .narrow(0, prefix.len() - 1, rows)
+        .unwrap()
+}
+
 fn check_f32_parity(name: &str, image_scaling: ImageScaling) {
     let fx = Fixture::load(name);
     let options = ModelOptions {
@@ -250,16 +271,7 @@ fn check_f32_parity(name: &str, image_scaling: ImageScaling) {
         );
     }
 
-    let uncached = checkpoint
-        .model
-        .forward_uncached(&prefix, &ids, &reference_pixels)
-        .expect("uncached pass");
-    let rows = fx.tensor("nocache_logits").dim(0).unwrap();
-    let tail = uncached
-        .squeeze(0)
-        .unwrap()
-        .narrow(0, prefix.len() - 1, rows)
-        .unwrap();
+    let tail = teacher_forced_logits(&mut checkpoint, &fx, &prefix, &ids, &reference_pixels);
     assert_close(
         "nocache_logits",
         &tail,
@@ -305,16 +317,13 @@ fn global_window_mode_differs_where_the_window_bites() {
         F32_TOLERANCE,
     );
     // ...but generated tokens see older keys in `global` mode.
-    let uncached = checkpoint
-        .model
-        .forward_uncached(&prefix, &fx.ids("greedy_ids"), &pixels)
-        .unwrap();
-    let rows = fx.tensor("nocache_logits").dim(0).unwrap();
-    let tail = uncached
-        .squeeze(0)
-        .unwrap()
-        .narrow(0, prefix.len() - 1, rows)
-        .unwrap();
+    let tail = teacher_forced_logits(
+        &mut checkpoint,
+        &fx,
+        &prefix,
+        &fx.ids("greedy_ids"),
+        &pixels,
+    );
     let diff = max_abs_diff(&tail, fx.tensor("nocache_logits"));
     assert!(
         diff > 1e-2,
@@ -344,16 +353,13 @@ fn reduced_precision_stays_within_documented_tolerance() {
                 fx.tensor("prefill_logits"),
                 tolerance,
             );
-            let uncached = checkpoint
-                .model
-                .forward_uncached(&prefix, &fx.ids("greedy_ids"), &pixels)
-                .unwrap();
-            let rows = fx.tensor("nocache_logits").dim(0).unwrap();
-            let tail = uncached
-                .squeeze(0)
-                .unwrap()
-                .narrow(0, prefix.len() - 1, rows)
-                .unwrap();
+            let tail = teacher_forced_logits(
+                &mut checkpoint,
+                &fx,
+                &prefix,
+                &fx.ids("greedy_ids"),
+                &pixels,
+            );
             assert_close(
                 &format!("{name} {dtype} teacher-forced logits"),
                 &tail,
