@@ -6,8 +6,8 @@
 
 use std::str::FromStr;
 
+use crate::ops::Linear;
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::Linear;
 
 use crate::config::{LayerType, TextConfig};
 use crate::error::{ModelError, Result};
@@ -489,7 +489,7 @@ impl Gemma2 {
     /// Logits in f32 for hidden states `[batch, t, hidden]`, with the final soft-cap when enabled.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        let mut logits = hidden.broadcast_matmul(&head.t()?)?;
+        let mut logits = Linear::new(head.clone(), None).forward(hidden)?;
         if let Some(cap) = self.final_softcap {
             logits = crate::ops::soft_cap(&logits, cap)?;
         }

@@ -5,7 +5,9 @@
 //! `PaliGemmaMultiModalProjector` (a linear layer with bias).
 
 use candle_core::{DType, Module, Tensor};
-use candle_nn::{LayerNorm, Linear};
+use candle_nn::LayerNorm;
+
+use crate::ops::Linear;
 
 use crate::config::{Activation, VisionConfig};
 use crate::error::Result;

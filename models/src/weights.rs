@@ -371,7 +371,7 @@ impl<'a> Loader<'a> {
         in_dim: usize,
         out_dim: usize,
         bias: bool,
-    ) -> Result<candle_nn::Linear> {
+    ) -> Result<crate::ops::Linear> {
         let vb = self.pp(name);
         let weight = vb.get("weight", &[out_dim, in_dim])?;
         let bias = if bias {
@@ -379,7 +379,7 @@ impl<'a> Loader<'a> {
         } else {
             None
         };
-        Ok(candle_nn::Linear::new(weight, bias))
+        Ok(crate::ops::Linear::new(weight, bias))
     }
 
     pub fn layer_norm(&self, name: &str, dim: usize, eps: f64) -> Result<candle_nn::LayerNorm> {
