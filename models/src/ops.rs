@@ -91,40 +91,6 @@ pub fn soft_cap(x: &Tensor, cap: f64) -> Result<Tensor> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use candle_core::{DType, Device, Tensor};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
-
-    #[test]
-    fn parallel_ops_match_candle_composition() {
-        let x = (Tensor::randn(0f32, 3.0, (3, 40_000), &Device::Cpu).unwrap())
-            .contiguous()
-            .unwrap();
-        assert!(max_diff(&super::gelu_tanh(&x).unwrap(), &x.gelu().unwrap()) < 1e-6);
-        let capped = ((&x / 5.0).unwrap().tanh().unwrap() * 5.0).unwrap();
-        assert!(max_diff(&super::soft_cap(&x, 5.0).unwrap(), &capped) < 1e-6);
-        let xb = x.to_dtype(DType::BF16).unwrap();
-        let diff = max_diff(
-            &super::gelu_tanh(&xb).unwrap().to_dtype(DType::F32).unwrap(),
-            &xb.gelu().unwrap().to_dtype(DType::F32).unwrap(),
-        );
-        assert!(diff < 0.07, "{diff}");
-    }
-}
-
 /// A linear layer `y = x·Wᵀ + b` whose few-row case (decoding) multiplies the weight by the
 /// input instead, so the large `[out, in]` matrix is the contiguous, row-split operand: gemm
 /// then streams the weight at memory bandwidth on every thread.
@@ -257,11 +223,41 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod linear_tests {
-    use candle_core::{Device, Module, Tensor};
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    #[test]
+    fn parallel_ops_match_candle_composition() {
+        let x = (Tensor::randn(0f32, 3.0, (3, 40_000), &Device::Cpu).unwrap())
+            .contiguous()
+            .unwrap();
+        assert!(max_diff(&super::gelu_tanh(&x).unwrap(), &x.gelu().unwrap()) < 1e-6);
+        let capped = ((&x / 5.0).unwrap().tanh().unwrap() * 5.0).unwrap();
+        assert!(max_diff(&super::soft_cap(&x, 5.0).unwrap(), &capped) < 1e-6);
+        let xb = x.to_dtype(DType::BF16).unwrap();
+        let diff = max_diff(
+            &super::gelu_tanh(&xb).unwrap().to_dtype(DType::F32).unwrap(),
+            &xb.gelu().unwrap().to_dtype(DType::F32).unwrap(),
+        );
+        assert!(diff < 0.07, "{diff}");
+    }
 
     #[test]
     fn few_row_product_matches_matmul() {
+        use candle_core::Module;
         let w = Tensor::randn(0f32, 1.0, (1000, 333), &Device::Cpu).unwrap();
         let b = Tensor::randn(0f32, 1.0, 1000, &Device::Cpu).unwrap();
         let linear = super::Linear::new(w.clone(), Some(b.clone()));
@@ -272,16 +268,7 @@ mod linear_tests {
                 .unwrap()
                 .broadcast_add(&b)
                 .unwrap();
-            let diff: f32 = (linear.forward(&x).unwrap() - expected)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar()
-                .unwrap();
+            let diff = max_diff(&linear.forward(&x).unwrap(), &expected);
             assert!(diff < 1e-4, "rows {rows}: {diff}");
         }
     }
