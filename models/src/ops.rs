@@ -3,9 +3,11 @@
 //! The tanh GELU of every MLP and the soft-caps of every attention layer touch tens of millions
 //! of values per prefill; on CPU they run here in parallel, on GPUs through candle's own kernels.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use half::{bf16, f16};
 use rayon::prelude::*;
+
+use crate::fastmath::{map_into, softmax_row, tanh};
 
 const CHUNK: usize = 1 << 14;
 
@@ -23,9 +25,9 @@ impl Map {
         match self {
             Self::GeluTanh => {
                 const SQRT_TWO_OVER_PI: f32 = 0.797_884_6;
-                0.5 * x * (1.0 + (SQRT_TWO_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh())
+                0.5 * x * (1.0 + tanh(SQRT_TWO_OVER_PI * x * (1.0 + 0.044715 * x * x)))
             }
-            Self::SoftCap(cap) => cap * (x / cap).tanh(),
+            Self::SoftCap(cap) => cap * tanh(x / cap),
         }
     }
 }
@@ -43,7 +45,17 @@ impl CustomOp1 for Map {
             candle_core::bail!("{} needs a contiguous tensor", self.name())
         };
         let out = match storage {
-            CpuStorage::F32(v) => CpuStorage::F32(parallel_map(&v[start..end], |x| self.apply(x))),
+            CpuStorage::F32(v) => {
+                let map = *self;
+                CpuStorage::F32(parallel_chunks(
+                    &v[start..end],
+                    CHUNK,
+                    |dst, src| match map {
+                        Self::GeluTanh => map_into(dst, src, |x| Self::GeluTanh.apply(x)),
+                        Self::SoftCap(cap) => map_into(dst, src, |x| Self::SoftCap(cap).apply(x)),
+                    },
+                ))
+            }
             CpuStorage::BF16(v) => CpuStorage::BF16(parallel_map(&v[start..end], |x| {
                 bf16::from_f32(self.apply(x.to_f32()))
             })),
@@ -57,16 +69,57 @@ impl CustomOp1 for Map {
 }
 
 fn parallel_map<T: Copy + Send + Sync>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    parallel_chunks(src, CHUNK, |dst, src| {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s))
+    })
+}
+
+/// Fills a new vector the size of `src` by running `f(dst_chunk, src_chunk)` on `chunk`-sized
+/// pieces in parallel; `f` must write every element of its `dst_chunk`.
+fn parallel_chunks<T: Copy + Send + Sync>(
+    src: &[T],
+    chunk: usize,
+    f: impl Fn(&mut [T], &[T]) + Sync,
+) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(src.len());
-    // SAFETY: every element is written below before the vector is read.
+    // SAFETY: every element is written by `f` before the vector is read.
     #[allow(clippy::uninit_vec)]
     unsafe {
         out.set_len(src.len())
     };
-    out.par_chunks_mut(CHUNK)
-        .zip(src.par_chunks(CHUNK))
-        .for_each(|(dst, src)| dst.iter_mut().zip(src).for_each(|(d, &s)| *d = f(s)));
+    out.par_chunks_mut(chunk)
+        .zip(src.par_chunks(chunk))
+        .for_each(|(dst, src)| f(dst, src));
     out
+}
+
+/// Softmax over the last dimension of a contiguous f32 tensor, rows in parallel.
+struct SoftmaxLastDim;
+
+impl CustomOp1 for SoftmaxLastDim {
+    fn name(&self) -> &'static str {
+        "parallel-softmax-f32"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(v), Some((start, end))) = (storage, layout.contiguous_offsets())
+        else {
+            candle_core::bail!("{} needs a contiguous f32 tensor", self.name())
+        };
+        let width = layout.shape().dims().last().copied().unwrap_or(1).max(1);
+        let out = parallel_chunks(&v[start..end], width, softmax_row);
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+}
+
+/// Softmax over the last dimension, in f32.
+pub fn softmax_last_dim_f32(x: &Tensor) -> Result<Tensor> {
+    let x = x.to_dtype(DType::F32)?;
+    if x.device().is_cpu() {
+        x.contiguous()?.apply_op1_no_bwd(&SoftmaxLastDim)
+    } else {
+        candle_nn::ops::softmax_last_dim(&x)
+    }
 }
 
 fn on_cpu(x: &Tensor) -> bool {
@@ -130,7 +183,9 @@ impl candle_core::Module for Linear {
             if let Some(last) = shape.last_mut() {
                 *last = out_dim;
             }
-            self.weight.apply_op2_no_bwd(&flat, &Gemv)?.reshape(shape)?
+            self.weight
+                .apply_op2_no_bwd(&flat, &crate::gemv::Gemv)?
+                .reshape(shape)?
         } else {
             x.broadcast_matmul(&self.weight.t()?)?
         };
@@ -139,87 +194,6 @@ impl candle_core::Module for Linear {
             None => Ok(y),
         }
     }
-}
-
-/// `x·Wᵀ` for a few rows of `x`, with the output rows of `W` split across threads: a decoding
-/// step is a matrix-vector product bound by memory bandwidth, which gemm's single-threaded
-/// matrix-vector path does not reach.
-struct Gemv;
-
-impl CustomOp2 for Gemv {
-    fn name(&self) -> &'static str {
-        "parallel-gemv"
-    }
-
-    fn cpu_fwd(
-        &self,
-        w: &CpuStorage,
-        w_layout: &Layout,
-        x: &CpuStorage,
-        x_layout: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(w), CpuStorage::F32(x)) = (w, x) else {
-            candle_core::bail!("parallel-gemv supports f32 only")
-        };
-        let (Some((w0, w1)), Some((x0, x1))) =
-            (w_layout.contiguous_offsets(), x_layout.contiguous_offsets())
-        else {
-            candle_core::bail!("parallel-gemv needs contiguous operands")
-        };
-        let (out_dim, in_dim) = w_layout.shape().dims2()?;
-        let (rows, x_in) = x_layout.shape().dims2()?;
-        if x_in != in_dim {
-            candle_core::bail!("parallel-gemv: input width {x_in} vs weight width {in_dim}");
-        }
-        let (w, x) = (&w[w0..w1], &x[x0..x1]);
-        // Row-major [rows, out]: computed as [out, rows] blocks of weight rows, then transposed.
-        let mut by_output = vec![0f32; out_dim * rows];
-        by_output
-            .par_chunks_mut(64 * rows)
-            .enumerate()
-            .for_each(|(block, dst)| {
-                for (i, cell) in dst.chunks_mut(rows).enumerate() {
-                    let o = block * 64 + i;
-                    let w_row = &w[o * in_dim..(o + 1) * in_dim];
-                    for (r, value) in cell.iter_mut().enumerate() {
-                        *value = dot(w_row, &x[r * in_dim..(r + 1) * in_dim]);
-                    }
-                }
-            });
-        let out = if rows == 1 {
-            by_output
-        } else {
-            (0..rows)
-                .flat_map(|r| {
-                    by_output
-                        .iter()
-                        .skip(r)
-                        .step_by(rows)
-                        .copied()
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        };
-        Ok((CpuStorage::F32(out), Shape::from((rows, out_dim))))
-    }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let mut acc = [0f32; LANES];
-    let (a_body, b_body) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = a_body
-        .remainder()
-        .iter()
-        .zip(b_body.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in a_body.zip(b_body) {
-        for i in 0..LANES {
-            acc[i] += ca[i] * cb[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]

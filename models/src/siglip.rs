@@ -4,7 +4,7 @@
 //! pre-LayerNorm encoder layers, `post_layernorm`, no pooling head; then
 //! `PaliGemmaMultiModalProjector` (a linear layer with bias).
 
-use candle_core::{DType, Module, Tensor};
+use candle_core::{Module, Tensor};
 use candle_nn::LayerNorm;
 
 use crate::ops::Linear;
@@ -23,7 +23,7 @@ pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tenso
 /// Softmax over the last dimension computed in f32 and cast back (HF `softmax(dtype=float32)`).
 pub(crate) fn softmax_f32(scores: &Tensor) -> candle_core::Result<Tensor> {
     let dtype = scores.dtype();
-    candle_nn::ops::softmax_last_dim(&scores.to_dtype(DType::F32)?)?.to_dtype(dtype)
+    crate::ops::softmax_last_dim_f32(scores)?.to_dtype(dtype)
 }
 
 struct PatchEmbedding {
