@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use candle_core::{DType, Device, Tensor};
 use memmap2::Mmap;
+use rayon::prelude::*;
 use safetensors::tensor::{Dtype as StDtype, Metadata, SafeTensors};
 
 use crate::error::{ModelError, Result};
@@ -249,28 +250,26 @@ fn convert(
     if same {
         return Tensor::from_raw_buffer(bytes, dst, shape, &cpu).map_err(|e| e.to_string());
     }
-    let as_f32: Box<dyn Iterator<Item = f32>> = match src {
-        StDtype::F32 => Box::new(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        ),
-        StDtype::BF16 => Box::new(
-            bytes
-                .chunks_exact(2)
-                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()),
-        ),
-        _ => Box::new(
-            bytes
-                .chunks_exact(2)
-                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()),
-        ),
+    let len: usize = shape.iter().product();
+    let width = match src {
+        StDtype::F32 => 4,
+        _ => 2,
     };
-    let len = shape.iter().product();
+    if bytes.len() != len * width {
+        return Err(format!("{} bytes for {len} values of {src:?}", bytes.len()));
+    }
+    let read = |i: usize| -> f32 {
+        let b = &bytes[i * width..(i + 1) * width];
+        match src {
+            StDtype::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            StDtype::BF16 => bf16::from_le_bytes([b[0], b[1]]).to_f32(),
+            _ => f16::from_le_bytes([b[0], b[1]]).to_f32(),
+        }
+    };
     let tensor = match dst {
-        DType::F32 => Tensor::from_vec(weight_vec(len, as_f32), shape, &cpu),
-        DType::BF16 => Tensor::from_vec(weight_vec(len, as_f32.map(bf16::from_f32)), shape, &cpu),
-        _ => Tensor::from_vec(weight_vec(len, as_f32.map(f16::from_f32)), shape, &cpu),
+        DType::F32 => Tensor::from_vec(weight_vec(len, read), shape, &cpu),
+        DType::BF16 => Tensor::from_vec(weight_vec(len, |i| bf16::from_f32(read(i))), shape, &cpu),
+        _ => Tensor::from_vec(weight_vec(len, |i| f16::from_f32(read(i))), shape, &cpu),
     };
     tensor.map_err(|e| e.to_string())
 }
@@ -279,15 +278,16 @@ fn convert(
 /// offers them (`madvise` mode, Debian's default). A decoding step streams every weight once,
 /// and with 2 MiB pages the hardware prefetchers and TLB keep up: measured 108 instead of
 /// 114 ms/token on the 3B-448 benchmark model. The first touch of a huge page zeroes 2 MiB at once; in some
-/// virtual machines that makes loading slower (seen: 2.7 s → 9 s for the 3B-448 test model), so
+/// virtual machines that makes loading slower (seen: 1.4 s → 3–4 s for the 3B-448 test model), so
 /// `RADDRAFT_NO_HUGE_PAGES=1` turns it off.
-fn weight_vec<T>(len: usize, values: impl Iterator<Item = T>) -> Vec<T> {
+fn weight_vec<T: Send>(len: usize, value_at: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    const CHUNK: usize = 1 << 16;
     let mut out = Vec::with_capacity(len);
     #[cfg(target_os = "linux")]
-    {
+    if std::env::var_os("RADDRAFT_NO_HUGE_PAGES").is_none() {
         const HUGE_PAGE: usize = 2 << 20;
         let bytes = len * std::mem::size_of::<T>();
-        if bytes >= 2 * HUGE_PAGE && std::env::var_os("RADDRAFT_NO_HUGE_PAGES").is_none() {
+        if bytes >= 2 * HUGE_PAGE {
             let start = out.as_ptr() as usize;
             let aligned = start.next_multiple_of(HUGE_PAGE);
             let usable = (start + bytes).saturating_sub(aligned) / HUGE_PAGE * HUGE_PAGE;
@@ -299,7 +299,17 @@ fn weight_vec<T>(len: usize, values: impl Iterator<Item = T>) -> Vec<T> {
             }
         }
     }
-    out.extend(values);
+    // Converted in parallel: the page faults and the widening share the cores.
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            for (i, slot) in chunk.iter_mut().enumerate() {
+                slot.write(value_at(c * CHUNK + i));
+            }
+        });
+    // SAFETY: the loop above initialised all `len` elements.
+    unsafe { out.set_len(len) };
     out
 }
 
