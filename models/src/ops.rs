@@ -1,7 +1,11 @@
-//! Element-wise activations that candle runs on one thread on CPU, spread over all threads.
+//! CPU fast paths that candle lacks, used by the SigLIP and Gemma 2 blocks.
 //!
-//! The tanh GELU of every MLP and the soft-caps of every attention layer touch tens of millions
-//! of values per prefill; on CPU they run here in parallel, on GPUs through candle's own kernels.
+//! - The tanh GELU and the soft-caps touch tens of millions of values per prefill; they run here
+//!   in parallel with vectorised `tanh` (`fastmath`).
+//! - Softmax over the last dimension, rows in parallel with vectorised `exp`.
+//! - `Linear`, which sends decoding steps (a few rows) to the matrix-vector kernel in `gemv`.
+//!
+//! On GPUs every function falls back to candle's own kernels.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use half::{bf16, f16};
