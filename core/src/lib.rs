@@ -4,3 +4,4 @@
 //! `raddraft-models`; the desktop shell calls the same functions.
 
 pub mod dicom;
+pub mod drafting;

@@ -15,7 +15,7 @@ use super::pixels::StoredPixels;
 pub type Gray16Image = ImageBuffer<Luma<u16>, Vec<u16>>;
 
 /// How stored pixel values become the image a model or a person sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// The MIMIC-CXR-JPG conversion (PhysioNet MIMIC-CXR-JPG 2.1.0, Methods): stored values,
