@@ -166,6 +166,27 @@ impl Checkpoint {
         })
     }
 
+    /// Checks a checkpoint directory without reading its weights: the config, the tokenizer, the
+    /// preprocessing config, the safetensors headers, and that every tensor the model needs is
+    /// present with the right shape and nothing is left over. Returns the config.
+    pub fn validate(dir: &Path) -> Result<PaliGemma2Config> {
+        if !dir.is_dir() {
+            return Err(ModelError::NotADirectory(dir.to_path_buf()));
+        }
+        let config = PaliGemma2Config::from_file(&dir.join("config.json"))?;
+        PromptTokenizer::from_file(&dir.join("tokenizer.json"), config.image_token_index)?;
+        ImagePreprocessing::from_dir(dir, config.vision_config.image_size)?;
+        let files = SafetensorsFiles::open_dir(dir)?.shapes_only();
+        PaliGemma2::load(
+            &config,
+            &files,
+            candle_core::DType::BF16,
+            &Device::Cpu,
+            ModelOptions::default(),
+        )?;
+        Ok(config)
+    }
+
     /// The warning label of the bundled random-weight demo checkpoint, if this is it.
     pub fn demo_warning(&self) -> Option<&str> {
         self.config.raddraft_demo.as_deref()

@@ -31,6 +31,7 @@ pub struct SafetensorsFiles {
     files: Vec<MappedFile>,
     file_of: HashMap<String, usize>,
     used: Mutex<HashSet<String>>,
+    shapes_only: bool,
 }
 
 impl SafetensorsFiles {
@@ -94,7 +95,16 @@ impl SafetensorsFiles {
             files,
             file_of,
             used: Mutex::new(HashSet::new()),
+            shapes_only: false,
         })
+    }
+
+    /// Makes [`load`](Self::load) check names, shapes and dtypes without reading any weight:
+    /// it returns zero-filled CPU tensors, which the allocator hands out as untouched pages, so a
+    /// 10B checkpoint validates in seconds and without its memory.
+    pub fn shapes_only(mut self) -> Self {
+        self.shapes_only = true;
+        self
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -132,6 +142,19 @@ impl SafetensorsFiles {
                 actual: info.shape.clone(),
             });
         }
+        if self.shapes_only {
+            if !matches!(info.dtype, StDtype::F32 | StDtype::BF16 | StDtype::F16) {
+                return Err(ModelError::BadSafetensors {
+                    path: file.path.clone(),
+                    reason: format!(
+                        "tensor `{name}`: stored as {:?}, which cannot be converted to {dtype:?}",
+                        info.dtype
+                    ),
+                });
+            }
+            self.mark_used(name);
+            return Ok(Tensor::zeros(shape, dtype, &Device::Cpu)?);
+        }
         let (start, end) = info.data_offsets;
         let bytes = &file.mmap[file.data_start + start..file.data_start + end];
         let tensor = convert(bytes, info.dtype, shape, dtype).map_err(|reason| {
@@ -141,11 +164,15 @@ impl SafetensorsFiles {
             }
         })?;
         release_pages(&file.mmap, file.data_start + start, file.data_start + end);
+        self.mark_used(name);
+        Ok(tensor.to_device(device)?)
+    }
+
+    fn mark_used(&self, name: &str) {
         self.used
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(name.to_string());
-        Ok(tensor.to_device(device)?)
     }
 
     /// Names present in the files but never loaded, minus those matching `ignored`.

@@ -29,10 +29,32 @@ fn load(dir: &Path) -> Result<Checkpoint, ModelError> {
     Checkpoint::load(dir, &LoadOptions::default())
 }
 
+/// The error of loading `dir`; `Checkpoint::validate`, which reads no weights, must refuse the
+/// directory with the same error.
 fn load_err(dir: &Path) -> ModelError {
-    match load(dir) {
+    let err = match load(dir) {
         Ok(_) => panic!("{} loaded although it is broken", dir.display()),
         Err(e) => e,
+    };
+    match Checkpoint::validate(dir) {
+        Ok(_) => panic!(
+            "validate accepted {} although loading fails: {err}",
+            dir.display()
+        ),
+        Err(v) => assert_eq!(v.to_string(), err.to_string()),
+    }
+    err
+}
+
+#[test]
+fn validation_without_weights_accepts_the_fixtures() {
+    for name in ["tiny-v4-hub", "tiny-v5-sharded"] {
+        let config = Checkpoint::validate(&fixture(name)).unwrap();
+        let loaded = load(&fixture(name)).unwrap();
+        assert_eq!(
+            config.text_config.hidden_size,
+            loaded.config.text_config.hidden_size
+        );
     }
 }
 
