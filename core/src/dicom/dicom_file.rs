@@ -322,7 +322,7 @@ impl ImagePixelModule {
     }
 }
 
-fn scan_error(problem: scan::Problem, path: &Path) -> IngestError {
+pub(super) fn scan_error(problem: scan::Problem, path: &Path) -> IngestError {
     match problem {
         scan::Problem::Truncated(detail) => IngestError::Truncated {
             path: path.to_path_buf(),
@@ -336,7 +336,7 @@ fn scan_error(problem: scan::Problem, path: &Path) -> IngestError {
 }
 
 /// Maps a dicom-object parse failure to "truncated" when the input ran out, else "malformed".
-fn parse_error(error: &(dyn std::error::Error + 'static), path: &Path) -> IngestError {
+pub(super) fn parse_error(error: &(dyn std::error::Error + 'static), path: &Path) -> IngestError {
     let mut detail = error.to_string();
     let mut truncated = false;
     let mut source = error.source();

@@ -19,6 +19,7 @@
 mod attrs;
 mod codec;
 mod dicom_file;
+mod dicomdir;
 mod equalize;
 mod error;
 mod frame;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 use image::{GrayImage, RgbImage};
 use raddraft_models::preprocess::{resize_gray8, resize_rgb8, ResizeFilter};
 
+pub use dicomdir::dicomdir_images;
 pub use error::IngestError;
 pub use lut::{VoiFunction, Window};
 pub use meta::{
