@@ -8,6 +8,7 @@ APT_PACKAGES=(
   pkg-config   # native -sys crates
   cmake g++    # CharLS (JPEG-LS) codec, built from source by the charls crate
   python3 python3-pip  # fetching the pydicom-data wheel of real radiographs for the DICOM tests
+  chromium nodejs      # the HTML results report is opened in headless chromium (tests/html)
 )
 
 as_root() {
@@ -37,5 +38,7 @@ ensure_rust() {
 }
 
 install_missing_apt_packages "${APT_PACKAGES[@]}"
+# Debian packages npm apart from nodejs; NodeSource's nodejs already brings it (and conflicts with it).
+command -v npm >/dev/null 2>&1 || install_missing_apt_packages npm
 ensure_rust
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/raddraft-target}

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # Real CR radiographs (pydicom-data wheel) for the DICOM tests; they skip, saying so, without it.
 [ -f "${RADDRAFT_PYDICOM_DATA:-$HOME/.cache/raddraft/pydicom-data}/RG1_UNCR.dcm" ] ||
   tests/fixtures/dicom/fetch_pydicom_data.sh || echo "pydicom-data unavailable: real-radiograph tests will skip" >&2
+# playwright-core (pinned in tests/html/package-lock.json) drives Debian's chromium for the HTML report test.
+npm ci --prefix tests/html --no-audit --no-fund --loglevel=error
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 log=$(mktemp)

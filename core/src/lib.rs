@@ -5,3 +5,4 @@
 
 pub mod dicom;
 pub mod drafting;
+pub mod research;

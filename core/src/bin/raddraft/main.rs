@@ -1,10 +1,14 @@
 //! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
 
+mod batch;
 mod eval;
 mod generate;
 mod inspect;
+mod manifest;
+mod merge;
 mod model;
 mod preprocess;
+mod report;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -36,6 +40,15 @@ enum Command {
     Preprocess(preprocess::Args),
     /// Score report pairs: RadGraph F1 variants, BLEU-4, ROUGE-L, CIDEr-D (or compare two runs).
     Eval(eval::Args),
+    /// Build a dataset manifest from the MIMIC-CXR layout or a folder of DICOM files.
+    #[command(subcommand)]
+    Manifest(manifest::Command),
+    /// Draft every study of a manifest (or one --shard K/N of it) with one model load; resumable.
+    Batch(batch::Args),
+    /// Join shard drafts files, checking every manifest id is present exactly once.
+    Merge(merge::Args),
+    /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, HTML report.
+    Report(report::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +61,10 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Preprocess(args) => preprocess::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Manifest(command) => manifest::run(command),
+        Command::Batch(args) => batch::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Report(args) => report::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
