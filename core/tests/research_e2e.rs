@@ -437,3 +437,36 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
         );
     }
 }
+
+#[test]
+fn a_study_that_fails_becomes_an_error_row_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = workspace().join("demo/sample-cxr.dcm");
+    let manifest = dir.path().join("manifest.jsonl");
+    let items = [
+        serde_json::json!({"id": "first", "images": [demo]}),
+        serde_json::json!({"id": "missing", "images": ["nowhere/x.dcm"], "indication": "Cough."}),
+        serde_json::json!({"id": "last", "images": [demo], "indication": "Fever."}),
+    ];
+    let text: String = items.iter().map(|i| i.to_string() + "\n").collect();
+    std::fs::write(&manifest, text).unwrap();
+    let out = dir.path().join("drafts.jsonl");
+    let mut command = raddraft();
+    batch_args(&mut command, &manifest, &out, "0/1");
+    let output = succeed(&mut command);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("drafted 3 studies (1 failed)"));
+    let rows = read_jsonl(&out);
+    assert_eq!(rows.len(), 3);
+    // Without a manifest indication the DICOM header's is used.
+    assert_eq!(
+        rows[0]["prompt"],
+        "INDICATION: Cough and fever. Evaluate for pneumonia."
+    );
+    assert_eq!(rows[2]["prompt"], "INDICATION: Fever.");
+    assert!(rows[1].get("hypothesis").is_none());
+    let error = rows[1]["error"].as_str().unwrap();
+    assert!(
+        error.contains("nowhere/x.dcm") && error.contains("No such file"),
+        "{error}"
+    );
+}

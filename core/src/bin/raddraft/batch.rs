@@ -75,6 +75,7 @@ pub fn run(args: Args) -> Result<()> {
     let manifest = Manifest::read(&args.manifest)
         .with_context(|| format!("cannot use the manifest {}", args.manifest.display()))?;
     let shard = args.shard.to_string();
+    let model_dir = resolve_model(&args.model)?;
     let mode = if args.resume {
         OpenMode::Resume
     } else {
@@ -125,7 +126,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
 
-    let mut checkpoint = load_model(&args)?;
+    let mut checkpoint = load_model(&model_dir, &args)?;
     if let Some(warning) = checkpoint.demo_warning() {
         eprintln!("WARNING: {warning}");
     }
@@ -141,7 +142,7 @@ pub fn run(args: Args) -> Result<()> {
         }));
         let row = match outcome {
             Ok(Ok(row)) => row,
-            Ok(Err(err)) => DraftRow::failure(&item.id, &args.model, &shard, format!("{err:#}")),
+            Ok(Err(err)) => DraftRow::failure(&item.id, &args.model, &shard, error_text(&err)),
             Err(panic) => DraftRow::failure(
                 &item.id,
                 &args.model,
@@ -175,8 +176,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn load_model(args: &Args) -> Result<Checkpoint> {
-    let dir = resolve_model(&args.model)?;
+fn load_model(dir: &Path, args: &Args) -> Result<Checkpoint> {
     let options = LoadOptions {
         dtype: args.dtype,
         device: parse_device(&args.device)?,
@@ -187,7 +187,7 @@ fn load_model(args: &Args) -> Result<Checkpoint> {
         },
         resize: args.resize,
     };
-    Checkpoint::load(&dir, &options)
+    Checkpoint::load(dir, &options)
         .with_context(|| format!("cannot load the model from {}", dir.display()))
 }
 
@@ -219,8 +219,9 @@ fn draft(
         .first()
         .context("the manifest item has no image")?;
     let image_path = manifest.resolve(first);
-    let (image, meta) = dicom::load_model_image(&image_path, args.profile)
-        .with_context(|| format!("cannot read the radiograph {}", image_path.display()))?;
+    // The ingest error names the file.
+    let (image, meta) =
+        dicom::load_model_image(&image_path, args.profile).context("cannot read the radiograph")?;
     let indication = item
         .indication
         .clone()
@@ -287,6 +288,21 @@ fn log_progress(shard: &str, done: usize, total: usize, elapsed: Duration) {
         "shard {shard}: {done}/{total} studies, {rate:.3} items/s, eta {:.0} s",
         eta
     );
+}
+
+/// The error and its causes, without repeating a cause that a message already includes.
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
