@@ -48,6 +48,7 @@ const PER_REPORT: [(&str, MetricGetter); 6] = [
 
 const HISTOGRAM_BINS: usize = 10;
 const LENGTH_GROUPS: usize = 5;
+const LISTED_IDS: usize = 50;
 
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1100px; color: #1d232a; padding: 0 1rem; }
@@ -144,13 +145,27 @@ fn overview(report: &HtmlReport) -> Markup {
                 }
                 @if !report.without_reference.is_empty() {
                     (report.without_reference.len()) " study(ies) have no reference and are not scored: "
-                    (report.without_reference.join(", "))
+                    (listed(report.without_reference))
                 }
             }
         }
         @for note in &summary.notes {
             p class="warning" { (note) }
         }
+    }
+}
+
+/// Ids joined by commas, the first [`LISTED_IDS`] of them.
+fn listed(ids: &[String]) -> String {
+    let shown = ids
+        .iter()
+        .take(LISTED_IDS)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match ids.len().checked_sub(LISTED_IDS) {
+        Some(rest) if rest > 0 => format!("{shown} and {rest} more (see summary.json)"),
+        _ => shown,
     }
 }
 
