@@ -5,4 +5,5 @@
 
 pub mod dicom;
 pub mod drafting;
+pub mod export;
 pub mod research;

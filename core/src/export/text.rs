@@ -1,0 +1,69 @@
+//! Plain-text export: a fixed layout of title, status, header, sections, signature, AI
+//! disclosure and addenda. It is also the FHIR `presentedForm`.
+
+use std::fmt::Write;
+
+use super::wording::{self, AI_DISCLOSURE, FINDINGS, IMPRESSION, REPORT_TITLE, SIGNATURE};
+use super::{ReportDocument, ReportStatus};
+
+pub(super) fn render(doc: &ReportDocument) -> String {
+    let mut out = String::new();
+    underlined(&mut out, &REPORT_TITLE.to_uppercase(), '=');
+    match doc.status {
+        ReportStatus::Preliminary => {
+            out.push_str(&format!("*** {} ***\n", wording::preliminary_label(doc)))
+        }
+        ReportStatus::Final => out.push_str(&format!("Status: {}\n", wording::status_line(doc))),
+    }
+    out.push('\n');
+
+    let header = wording::header_fields(doc);
+    let width = header
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    for (label, value) in &header {
+        // Infallible: writing to a String.
+        let _ = writeln!(out, "{:<width$}{value}", format!("{label}:"));
+    }
+    if !header.is_empty() {
+        out.push('\n');
+    }
+
+    section(&mut out, FINDINGS, wording::section_text(&doc.findings));
+    section(&mut out, IMPRESSION, wording::section_text(&doc.impression));
+    section(&mut out, SIGNATURE, &wording::signature_line(doc));
+    if let Some(disclosure) = wording::ai_disclosure(doc) {
+        section(&mut out, AI_DISCLOSURE, &disclosure);
+    }
+    for (index, addendum) in doc.addenda.iter().enumerate() {
+        section(
+            &mut out,
+            &wording::addendum_heading(index + 1, addendum),
+            addendum.text.trim(),
+        );
+    }
+    // One trailing newline, however the last section ended.
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
+    out
+}
+
+fn section(out: &mut String, heading: &str, body: &str) {
+    underlined(out, &heading.to_uppercase(), '-');
+    for line in body.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+fn underlined(out: &mut String, heading: &str, rule: char) {
+    out.push_str(heading);
+    out.push('\n');
+    out.extend(std::iter::repeat_n(rule, heading.chars().count()));
+    out.push('\n');
+}
