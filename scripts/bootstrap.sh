@@ -8,6 +8,7 @@ APT_PACKAGES=(
   pkg-config   # native -sys crates
   cmake g++    # CharLS (JPEG-LS) codec, built from source by the charls crate
   python3 python3-pip  # fetching the pydicom-data wheel of real radiographs for the DICOM tests
+  postgresql   # study store tests start a throwaway PostgreSQL server (core/tests/store_postgres.rs)
   dicom3tools dcmtk poppler-utils  # report export tests: dciodvfy, dsrdump/dcm2pdf, pdftotext
   chromium nodejs      # the HTML results report is opened in headless chromium (tests/html)
 )

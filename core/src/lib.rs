@@ -7,3 +7,4 @@ pub mod dicom;
 pub mod drafting;
 pub mod export;
 pub mod research;
+pub mod store;
