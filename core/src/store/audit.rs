@@ -5,7 +5,8 @@
 //! `[seq, at, actor, action, study_uid, details]`, with `at` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`,
 //! `study_uid` `null` when absent and `details` the stored JSON text as a string. Changing, removing
 //! or reordering any row breaks the chain at that row or the next; [`Store::verify_audit_chain`]
-//! finds the first break.
+//! finds the first break. Removing the newest rows leaves a shorter chain that still verifies:
+//! compare [`ChainReport::last_good_hash`] with a copy kept elsewhere to detect that.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
