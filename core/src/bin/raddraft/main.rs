@@ -1,14 +1,20 @@
 //! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
 
+mod audit;
 mod batch;
+mod db;
 mod eval;
+mod export;
 mod generate;
+mod import;
 mod inspect;
 mod manifest;
 mod merge;
 mod model;
 mod preprocess;
 mod report;
+mod reporting;
+mod studies;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +55,25 @@ enum Command {
     Merge(merge::Args),
     /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, HTML report.
     Report(report::Args),
+    /// Add radiographs to the study store: files, folders, DICOMDIRs (idempotent).
+    Import(import::Args),
+    /// The worklist: stored studies with their status.
+    Studies(studies::Args),
+    /// Draft a stored study's report (or a DICOM file's, importing it) and store the draft.
+    Draft(reporting::DraftArgs),
+    /// Store a human edit of a study's report (not possible once signed).
+    Edit(reporting::EditArgs),
+    /// Accept the model text of a study's report as reviewed.
+    Accept(reporting::AcceptArgs),
+    /// Sign a study's report: final and immutable from then on.
+    Sign(reporting::SignArgs),
+    /// Add an addendum to a signed report.
+    Addendum(reporting::AddendumArgs),
+    /// Export a study's report: txt, md, FHIR R4, DICOM Basic Text SR or Encapsulated PDF.
+    Export(export::Args),
+    /// Check or print the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +90,15 @@ fn main() -> std::process::ExitCode {
         Command::Batch(args) => batch::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Studies(args) => studies::run(args),
+        Command::Draft(args) => reporting::draft(args),
+        Command::Edit(args) => reporting::edit(args),
+        Command::Accept(args) => reporting::accept(args),
+        Command::Sign(args) => reporting::sign(args),
+        Command::Addendum(args) => reporting::addendum(args),
+        Command::Export(args) => export::run(args),
+        Command::Audit(command) => audit::run(command),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,346 @@
+//! The reporting flow on stored studies: `draft`, `edit`, `accept`, `sign`, `addendum`.
+//!
+//! Every step appends a report version (or a sign-off, or an addendum) to the store; nothing is
+//! overwritten. Model text stays marked AI-generated until it is edited or accepted, and signing
+//! refuses while unreviewed model text remains unless `--accept` says the signer reviewed it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args as ClapArgs;
+use raddraft_core::drafting::text::section_ranges;
+use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService, Provenance};
+use raddraft_core::store::{
+    sha256_hex, DraftOutput, DraftStatus, NewDraft, NewImage, NewReportVersion, ReportVersion,
+    StudyKey,
+};
+use raddraft_models::device::{parse_device, ModelDType};
+use raddraft_models::generation::FinishReason;
+use raddraft_models::{Checkpoint, LoadOptions};
+
+use crate::db::{current_user, DbArgs, Session};
+
+#[derive(ClapArgs)]
+pub struct DraftArgs {
+    /// A stored study (id or Study Instance UID), or a DICOM file, which is imported first.
+    study: String,
+    /// Registered model name (`raddraft model list`); default: the only registered model.
+    #[arg(long)]
+    model: Option<String>,
+    /// Clinical indication for the prompt; default: the one in the DICOM header.
+    #[arg(long)]
+    indication: Option<String>,
+    #[arg(long, default_value_t = 256)]
+    max_new_tokens: usize,
+    /// Beam search with this many beams (1 = greedy, the default).
+    #[arg(long, default_value_t = 1)]
+    beams: usize,
+    #[arg(long, default_value = "f32")]
+    dtype: ModelDType,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct EditArgs {
+    /// Study id or Study Instance UID.
+    study: String,
+    /// Text file with the new report: "FINDINGS: … IMPRESSION: …".
+    #[arg(long)]
+    file: PathBuf,
+    /// Author of the edit (default: the login name).
+    #[arg(long)]
+    by: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct AcceptArgs {
+    /// Study id or Study Instance UID.
+    study: String,
+    /// Who reviewed and accepted the model text (default: the login name).
+    #[arg(long)]
+    by: Option<String>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct SignArgs {
+    /// Study id or Study Instance UID.
+    study: String,
+    /// The signing radiologist.
+    #[arg(long)]
+    by: String,
+    /// Accept any model text not yet reviewed, as part of signing.
+    #[arg(long)]
+    accept: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct AddendumArgs {
+    /// Study id or Study Instance UID of a signed report.
+    study: String,
+    /// Text file with the addendum.
+    #[arg(long)]
+    file: PathBuf,
+    #[arg(long)]
+    by: String,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub fn draft(args: DraftArgs) -> Result<()> {
+    let session = Session::open(&args.db, &current_user())?;
+    let store = &session.store;
+    let study_key = study_or_import(&session, &args.study)?;
+    let detail = session.run(store.study(study_key.clone()))?;
+    let image = detail
+        .images
+        .first()
+        .with_context(|| format!("study {} has no images", detail.study.study_uid))?;
+
+    let models = session.run(store.models())?;
+    let model = match &args.model {
+        Some(name) => session.run(store.model(name))?,
+        None => match models.as_slice() {
+            [only] => only.clone(),
+            [] => bail!("no model is registered: run `raddraft model add DIR` first"),
+            _ => bail!(
+                "several models are registered ({}); choose one with --model",
+                models
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    let options = LoadOptions {
+        dtype: args.dtype,
+        device: parse_device(&args.device)?,
+        ..LoadOptions::default()
+    };
+    let checkpoint = Checkpoint::load(Path::new(&model.directory), &options)
+        .with_context(|| format!("cannot load model {} from {}", model.name, model.directory))?;
+    let demo_warning = checkpoint.demo_warning().map(str::to_string);
+    let weights_sha256 = raddraft_core::registry::FileHashes(model.file_sha256.clone()).combined();
+
+    let params = DraftParams {
+        max_new_tokens: args.max_new_tokens,
+        num_beams: args.beams.max(1),
+        ..DraftParams::default()
+    };
+    let indication = args.indication.clone().or(detail.study.indication.clone());
+    let prompt = indication.as_deref().map(|i| format!("INDICATION: {i}"));
+    let running = session.run(
+        store.add_draft(&NewDraft {
+            study: study_key.clone(),
+            model_name: model.name.clone(),
+            weights_sha256,
+            prompt: prompt.clone().unwrap_or_default(),
+            indication: indication.clone(),
+            preprocessing: serde_json::to_string(&params.profile)?
+                .trim_matches('"')
+                .to_string(),
+            generation_params: serde_json::to_value(&params)?,
+            status: DraftStatus::Running,
+            output: DraftOutput::default(),
+        }),
+    )?;
+
+    let service = DraftService::start(checkpoint);
+    let request = DraftRequest {
+        image: PathBuf::from(&image.path),
+        indication,
+        params,
+    };
+    let mut shown = String::new();
+    let result = service.draft_blocking(request, |event| {
+        if let DraftEvent::Token { text, .. } = event {
+            if let Some(new) = text.strip_prefix(shown.as_str()) {
+                eprint!("{new}");
+                let _ = std::io::stderr().flush();
+            }
+            shown = text.clone();
+        }
+    });
+    eprintln!();
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(message) => {
+            let output = DraftOutput {
+                failure: Some(message.clone()),
+                ..DraftOutput::default()
+            };
+            session.run(store.finish_draft(running, DraftStatus::Failed, &output))?;
+            bail!("drafting failed: {message}");
+        }
+    };
+    let status = match outcome.finish_reason {
+        FinishReason::Cancelled => DraftStatus::Cancelled,
+        _ => DraftStatus::Completed,
+    };
+    let output = DraftOutput {
+        text: outcome.draft.text.clone(),
+        token_ids: outcome.token_ids.clone(),
+        token_logprobs: outcome.logprobs.clone(),
+        timings: serde_json::to_value(&outcome.timings)?,
+        failure: None,
+    };
+    session.run(store.finish_draft(running, status, &output))?;
+    let version = session.run(store.add_report_version(&NewReportVersion {
+        study: study_key,
+        draft: Some(running),
+        findings: outcome.draft.findings.clone(),
+        impression: outcome.draft.impression.clone(),
+        provenance: serde_json::to_string(&outcome.draft.provenance)?,
+        author: format!("model:{}", model.name),
+    }))?;
+    let flagged = outcome.draft.provenance.low_confidence_count();
+    println!("AI-GENERATED DRAFT: requires radiologist review");
+    println!("FINDINGS: {}", outcome.draft.findings);
+    println!("IMPRESSION: {}", outcome.draft.impression);
+    println!(
+        "stored as report version {} of study {}; {flagged} low-confidence sentence(s) flagged",
+        version.0, detail.study.study_uid
+    );
+    if let Some(warning) = demo_warning {
+        eprintln!("WARNING: {warning}");
+    }
+    Ok(())
+}
+
+pub fn edit(args: EditArgs) -> Result<()> {
+    let author = args.by.unwrap_or_else(current_user);
+    let session = Session::open(&args.db, &author)?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let ((fs, fe), (is, ie)) = section_ranges(&text);
+    let (findings, impression) = (&text[fs..fe], &text[is..ie]);
+    let key = StudyKey::parse(&args.study);
+    let provenance = match session.run(session.store.latest_report(key.clone()))? {
+        Some(previous) => provenance_of(&previous)?.after_edit(
+            (&previous.findings, &previous.impression),
+            (findings, impression),
+        ),
+        None => Provenance::human(findings, impression),
+    };
+    let version = session.run(session.store.add_report_version(&NewReportVersion {
+        study: key,
+        draft: None,
+        findings: findings.to_string(),
+        impression: impression.to_string(),
+        provenance: serde_json::to_string(&provenance)?,
+        author,
+    }))?;
+    println!(
+        "stored report version {}; {} unreviewed AI sentence(s) remain",
+        version.0,
+        unreviewed(&provenance)
+    );
+    Ok(())
+}
+
+pub fn accept(args: AcceptArgs) -> Result<()> {
+    let author = args.by.unwrap_or_else(current_user);
+    let session = Session::open(&args.db, &author)?;
+    let key = StudyKey::parse(&args.study);
+    let version = accept_latest(&session, &key, &author)?;
+    println!("model text accepted in report version {}", version.0);
+    Ok(())
+}
+
+pub fn sign(args: SignArgs) -> Result<()> {
+    let session = Session::open(&args.db, &args.by)?;
+    let key = StudyKey::parse(&args.study);
+    let latest = session
+        .run(session.store.latest_report(key.clone()))?
+        .context("the study has no report to sign: draft or edit one first")?;
+    let pending = unreviewed(&provenance_of(&latest)?);
+    let to_sign = if pending > 0 {
+        if !args.accept {
+            bail!(
+                "{pending} AI-generated sentence(s) are not reviewed: edit or `raddraft accept` \
+                 them, or sign with --accept to accept them as they are"
+            );
+        }
+        accept_latest(&session, &key, &args.by)?
+    } else {
+        latest.id
+    };
+    let signoff = session.run(session.store.sign(key, to_sign, &args.by))?;
+    println!(
+        "signed by {} at {} (report version {}, content sha256 {})",
+        signoff.signer, signoff.signed_at, to_sign.0, signoff.content_sha256
+    );
+    Ok(())
+}
+
+pub fn addendum(args: AddendumArgs) -> Result<()> {
+    let session = Session::open(&args.db, &args.by)?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let key = StudyKey::parse(&args.study);
+    let added = session.run(session.store.add_addendum(key, text.trim(), &args.by))?;
+    println!("addendum {} added by {}", added.0, args.by);
+    Ok(())
+}
+
+fn accept_latest(
+    session: &Session,
+    key: &StudyKey,
+    author: &str,
+) -> Result<raddraft_core::store::VersionId> {
+    let latest = session
+        .run(session.store.latest_report(key.clone()))?
+        .context("the study has no report")?;
+    let mut provenance = provenance_of(&latest)?;
+    provenance.accept_all();
+    Ok(
+        session.run(session.store.add_report_version(&NewReportVersion {
+            study: key.clone(),
+            draft: latest.draft_id,
+            findings: latest.findings.clone(),
+            impression: latest.impression.clone(),
+            provenance: serde_json::to_string(&provenance)?,
+            author: author.to_string(),
+        }))?,
+    )
+}
+
+fn provenance_of(version: &ReportVersion) -> Result<Provenance> {
+    serde_json::from_str(&version.provenance)
+        .with_context(|| format!("report version {} has unreadable provenance", version.id.0))
+}
+
+fn unreviewed(p: &Provenance) -> usize {
+    p.findings
+        .iter()
+        .chain(&p.impression)
+        .filter(|s| s.origin == raddraft_core::drafting::Origin::Ai && s.end > s.start)
+        .count()
+}
+
+/// The study named by `input`, importing it first when `input` is a file.
+fn study_or_import(session: &Session, input: &str) -> Result<StudyKey> {
+    let path = Path::new(input);
+    if !path.is_file() {
+        return Ok(StudyKey::parse(input));
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {input}"))?;
+    let radiograph = raddraft_core::dicom::Radiograph::from_bytes(&bytes, path)?;
+    let meta = radiograph.meta().context(
+        "drafting a stored study needs a DICOM file (PNG/JPEG: use `raddraft generate`)",
+    )?;
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let image = NewImage::from_meta(canonical, meta, sha256_hex(&bytes))?;
+    let outcome = session.run(session.store.import_image(&image))?;
+    Ok(StudyKey::Id(outcome.study_id))
+}
