@@ -137,6 +137,17 @@ pub fn draft(args: DraftArgs) -> Result<()> {
         num_beams: args.beams.max(1),
         ..DraftParams::default()
     };
+    // A draft still marked running here was left by a drafting process that ended without
+    // finishing (killed, power loss): record it as failed so the study does not stay "drafting".
+    for stale in session.run(store.drafts(study_key.clone()))? {
+        if stale.status == DraftStatus::Running {
+            let output = DraftOutput {
+                failure: Some("interrupted: the drafting process ended before finishing".into()),
+                ..DraftOutput::default()
+            };
+            session.run(store.finish_draft(stale.id, DraftStatus::Failed, &output))?;
+        }
+    }
     let indication = args.indication.clone().or(detail.study.indication.clone());
     let prompt = indication.as_deref().map(|i| format!("INDICATION: {i}"));
     let running = session.run(
