@@ -6,6 +6,7 @@
 pub mod dicom;
 pub mod drafting;
 pub mod export;
+pub mod hub;
 pub mod registry;
 pub mod report_document;
 pub mod research;

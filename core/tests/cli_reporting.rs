@@ -336,3 +336,23 @@ fn the_registry_validates_checkpoints_and_detects_changed_files() {
     assert!(stderr(&out).contains("tokenizer"), "{}", stderr(&out));
     assert!(!ok(&db, &["model", "list"]).contains("m2"));
 }
+
+#[test]
+fn pulling_a_model_offline_fails_clearly_and_registers_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let out = raddraft(&db, &["model", "pull", "google/paligemma2-3b-pt-448"])
+        // A closed local port stands in for a machine without network.
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env("HF_HOME", dir.path().join("hf"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(
+        message.contains("cannot reach the Hugging Face Hub"),
+        "{message}"
+    );
+    assert!(message.contains("raddraft model add"), "{message}");
+    assert_eq!(ok(&db, &["model", "list"]).trim(), "");
+}

@@ -39,6 +39,23 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Download a checkpoint from the Hugging Face Hub (online machines only) and register it.
+    Pull {
+        /// Hub repository, e.g. google/paligemma2-3b-pt-448.
+        repo: String,
+        #[arg(long)]
+        revision: Option<String>,
+        /// Access token for gated repositories.
+        #[arg(long, env = "HF_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[arg(long, env = "HF_ENDPOINT", default_value = "https://huggingface.co")]
+        endpoint: String,
+        /// Name to register it under (default: the repository name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Re-hash a registered model's files and report any change since registration.
     Verify {
         name: String,
@@ -52,6 +69,28 @@ pub fn run(command: Command) -> Result<()> {
         Command::Add { dir, name, db } => add(&dir, name, &db),
         Command::List { json, db } => list(json, &db),
         Command::Verify { name, db } => verify(&name, &db),
+        Command::Pull {
+            repo,
+            revision,
+            token,
+            endpoint,
+            name,
+            db,
+        } => {
+            let cache = std::env::var_os("HF_HOME")
+                .map(|home| PathBuf::from(home).join("hub"))
+                .or_else(|| dirs::cache_dir().map(|c| c.join("huggingface/hub")))
+                .context("no cache directory for downloads: set HF_HOME")?;
+            let pulled =
+                raddraft_core::hub::pull(&repo, revision.as_deref(), token, &endpoint, cache)?;
+            println!(
+                "downloaded {} files into {}",
+                pulled.files.len(),
+                pulled.dir.display()
+            );
+            let name = name.or_else(|| repo.rsplit('/').next().map(str::to_string));
+            add(&pulled.dir, name, &db)
+        }
         Command::Check { dir, dtype } => {
             let options = LoadOptions {
                 dtype,
