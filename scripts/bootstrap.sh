@@ -10,7 +10,7 @@ APT_PACKAGES=(
   python3 python3-pip  # fetching the pydicom-data wheel of real radiographs for the DICOM tests
   postgresql   # study store tests start a throwaway PostgreSQL server (core/tests/store_postgres.rs)
   dicom3tools dcmtk poppler-utils  # report export tests: dciodvfy, dsrdump/dcm2pdf, pdftotext
-  chromium nodejs      # the HTML results report is opened in headless chromium (tests/html)
+  chromium nodejs      # headless chromium: the HTML results report (tests/html) and the UI tests (ui/)
 )
 
 as_root() {

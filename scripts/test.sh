@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
   tests/fixtures/dicom/fetch_pydicom_data.sh || echo "pydicom-data unavailable: real-radiograph tests will skip" >&2
 # playwright-core (pinned in tests/html/package-lock.json) drives Debian's chromium for the HTML report test.
 npm ci --prefix tests/html --no-audit --no-fund --loglevel=error
+# The desktop front end: ui/dist is the Tauri shell's frontendDist, so it is built before any cargo step.
+ui_npm_cache=${NPM_CONFIG_CACHE:-$HOME/.cache/raddraft-npm}
+NPM_CONFIG_CACHE=$ui_npm_cache npm ci --prefix ui --no-audit --no-fund --loglevel=error
+npm run --prefix ui build
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 log=$(mktemp)
@@ -16,8 +20,14 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# ui/ tests: playwright-core drives Debian's chromium over the built app with the Tauri IPC mocked.
+npm test --prefix ui 2>&1 | tee -a "$log"
+ui_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$ui_status
 set -e
-# One closing line for the whole run (cargo prints one result line per test binary).
+# One closing line for the whole run (cargo prints one result line per test binary; node's test
+# runner closes with "# pass N", "# fail N", "# cancelled N", "# skipped N").
 awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     /^# pass [0-9]+$/ { passed += $3 } /^# (fail|cancelled) [0-9]+$/ { failed += $3 } /^# (skipped|todo) [0-9]+$/ { ignored += $3 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"
 exit "$status"

@@ -1,0 +1,300 @@
+// Front-end tests: the built app in headless Debian chromium with the Tauri IPC mocked.
+// Covers the worklist, window/level by drag (pixel values read back from the WebGL canvas), the
+// edit → sign → read-only flow, AI-text marking, the RadGraph colouring and verbatim errors.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { IMAGE, calls, canvasValues, frames, launchBrowser, openApp } from './harness.mjs';
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function withApp(scenario, body) {
+  const app = await openApp(browser, scenario);
+  try {
+    await body(app);
+    assert.deepEqual(app.problems, [], 'no console errors, page errors or outside requests');
+  } finally {
+    await app.close();
+  }
+}
+
+const patientColumn = (page) => page.locator('table.studies tbody td.patient').allInnerTexts();
+
+test('worklist lists studies with status, searches, sorts and reports import problems', async () => {
+  await withApp({}, async ({ page }) => {
+    await page.locator('table.studies tbody tr').first().waitFor();
+    const rows = await page.locator('table.studies tbody tr').allInnerTexts();
+    assert.equal(rows.length, 3);
+    // Default: newest date first.
+    assert.deepEqual(await patientColumn(page), ['ZHANG^WEI', 'DOE^JANE', 'ADAMS^BOB']);
+    assert.match(rows[0], /2026-03-10/);
+    assert.match(rows[0], /Signed/);
+    assert.match(rows[1], /New/);
+    assert.match(rows[2], /Draft ready/);
+    assert.match(rows[2], /\bAP\b/);
+
+    await page.getByRole('button', { name: 'Patient' }).click();
+    assert.deepEqual(await patientColumn(page), ['ADAMS^BOB', 'DOE^JANE', 'ZHANG^WEI']);
+    await page.getByRole('button', { name: 'Patient' }).click();
+    assert.deepEqual(await patientColumn(page), ['ZHANG^WEI', 'DOE^JANE', 'ADAMS^BOB']);
+
+    await page.getByLabel('Search studies').fill('doe');
+    assert.deepEqual(await patientColumn(page), ['DOE^JANE']);
+    assert.equal(await page.getByTestId('study-count').innerText(), '1 of 3 studies');
+    await page.getByLabel('Search studies').fill('');
+
+    await page.locator('#import-paths').fill('/tmp/notes.txt');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'notes.txt' });
+    await alert.waitFor();
+    assert.equal(await alert.locator('.message-text').innerText(), 'Import: /tmp/notes.txt: not a DICOM file (no "DICM" at byte 128)');
+    assert.deepEqual((await calls(page, 'import_paths')).map((c) => c.args), [{ paths: ['/tmp/notes.txt'] }]);
+  });
+});
+
+test('a corrupt-database error from the shell is shown verbatim', async () => {
+  const message = '/data/raddraft.db is not a raddraft database (file is not a database); restore it from a backup or choose another file in Settings';
+  await withApp({ fail: { list_studies: { kind: 'corrupt_database', message } } }, async ({ page }) => {
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.equal(await alert.locator('.message-text').innerText(), `Loading the worklist: ${message} (corrupt_database)`);
+  });
+});
+
+/** Device-pixel centres of the four bands on the canvas under the fit-to-window view. */
+async function bandCentres(page) {
+  const { width, height } = await page.evaluate(() => {
+    const c = document.querySelector('canvas.image-canvas');
+    return { width: c.width, height: c.height };
+  });
+  const scale = Math.min(width / IMAGE.columns, height / IMAGE.rows);
+  const offsetX = (width - IMAGE.columns * scale) / 2;
+  const offsetY = (height - IMAGE.rows * scale) / 2;
+  return IMAGE.bands.map((_, i) => [offsetX + (i * 64 + 32) * scale, offsetY + 32 * scale]);
+}
+
+/** DICOM PS3.3 C.11.2.1.2 linear window, as 8-bit grey. */
+function expectedGrey(value, center, width) {
+  const y = (value - (center - 0.5)) / (width - 1) + 0.5;
+  return Math.round(Math.min(1, Math.max(0, y)) * 255);
+}
+
+async function windowOverlay(page) {
+  const text = await page.getByTestId('window-overlay').innerText();
+  const match = /C (-?\d+) \/ W (\d+)/.exec(text);
+  assert.ok(match, `window overlay reads "${text}"`);
+  return { center: Number(match[1]), width: Number(match[2]) };
+}
+
+function assertGreys(actual, window, label) {
+  const expected = IMAGE.bands.map((v) => expectedGrey(v, window.center, window.width));
+  actual.forEach((value, i) =>
+    assert.ok(Math.abs(value - expected[i]) <= 2, `${label}: band ${i} grey ${value}, expected ${expected[i]} (C ${window.center} / W ${window.width})`),
+  );
+}
+
+test('window/level by left-drag changes the rendered pixel values as the DICOM window predicts', async () => {
+  await withApp({}, async ({ page, imageRequests }) => {
+    await page.locator('table.studies tbody tr[data-study-id="1"] button.link').click();
+    const canvas = page.locator('canvas.image-canvas');
+    await page.locator('canvas.image-canvas[data-loaded="true"]').waitFor();
+    assert.equal(await canvas.getAttribute('data-renderer'), 'webgl2');
+    assert.deepEqual(imageRequests, ['/image/10']);
+    // The first header preset (C 2048 / W 4096) is the initial window.
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 2048 / W 4096'));
+    await frames(page);
+    const points = await bandCentres(page);
+    const before = await canvasValues(page, points);
+    assertGreys(before, { center: 2048, width: 4096 }, 'header window');
+
+    // Drag left 200 px (narrower window) and down 50 px (higher centre); 12 bits: 4 values per px.
+    const box = await canvas.boundingBox();
+    const x = box.x + box.width / 2;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down({ button: 'left' });
+    await page.mouse.move(x - 100, y + 25, { steps: 4 });
+    await page.mouse.move(x - 200, y + 50, { steps: 4 });
+    await page.mouse.up({ button: 'left' });
+    const dragged = await windowOverlay(page);
+    assert.deepEqual(dragged, { center: 2048 + 200, width: 4096 - 800 });
+    await frames(page);
+    const after = await canvasValues(page, points);
+    assertGreys(after, dragged, 'after drag');
+    assert.ok(after[0] < before[0] && after[3] > before[3], `narrower window raises contrast: ${before} → ${after}`);
+
+    // Invert (i) mirrors the greys; reset (space) restores the header window.
+    await canvas.click({ button: 'middle' });
+    await page.keyboard.press('i');
+    await frames(page);
+    const inverted = await canvasValues(page, points);
+    inverted.forEach((v, i) => assert.ok(Math.abs(v - (255 - after[i])) <= 2, `inverted band ${i}: ${v} vs ${255 - after[i]}`));
+    await page.keyboard.press(' ');
+    await frames(page);
+    assert.deepEqual(await windowOverlay(page), { center: 2048, width: 4096 });
+    assertGreys(await canvasValues(page, points), { center: 2048, width: 4096 }, 'after reset');
+
+    // Preset 2 from the header (NARROW, C 1500 / W 1000) via its key.
+    await page.keyboard.press('2');
+    await frames(page);
+    assert.deepEqual(await windowOverlay(page), { center: 1500, width: 1000 });
+    assertGreys(await canvasValues(page, points), { center: 1500, width: 1000 }, 'preset 2');
+  });
+});
+
+/** Text of the marked segments of one section, by origin. */
+function marks(page, section) {
+  return page.locator(`[data-testid="section-${section}-marks"] span`).evaluateAll((spans) =>
+    spans.map((s) => ({ text: s.textContent, origin: s.dataset.origin, low: s.dataset.lowConfidence === 'true' })),
+  );
+}
+
+test('draft streams with progress, AI text is marked, edit → sign → read-only with addenda', async () => {
+  await withApp({ tokenDelayMs: 40 }, async ({ page }) => {
+    await page.locator('table.studies tbody tr[data-study-id="1"] button.link').click();
+    assert.equal(await page.getByRole('textbox', { name: 'Indication' }).inputValue(), 'Cough for two weeks');
+    assert.equal(await page.getByTestId('ai-banner').count(), 0, 'no banner before any AI text');
+
+    await page.getByRole('button', { name: 'Draft', exact: true }).click();
+    await page.getByTestId('draft-progress').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="draft-stream"]')?.textContent?.includes('FINDINGS:'));
+    const [start] = await calls(page, 'start_draft');
+    assert.deepEqual(start.args, {
+      study: 1,
+      options: { model: 'demo', indication: 'Cough for two weeks', maxNewTokens: 128, dtype: 'f32', profile: 'mimic-cxr-jpg' },
+    });
+    await page.getByRole('textbox', { name: 'FINDINGS' }).waitFor();
+    await page.getByTestId('ai-banner').waitFor();
+    assert.equal(await page.getByTestId('ai-banner').innerText(), 'AI-generated draft: requires radiologist review');
+
+    // Byte offsets from the shell (the dash is 3 bytes) land on the right sentences.
+    assert.deepEqual(await marks(page, 'findings'), [
+      { text: 'Cardiomediastinal silhouette – normal.', origin: 'ai', low: false },
+      { text: ' ', origin: 'human', low: false },
+      { text: 'No pleural effusion.', origin: 'ai', low: false },
+      { text: ' ', origin: 'human', low: false },
+      { text: 'Possible nodule in the right upper lobe.', origin: 'ai', low: true },
+    ]);
+    const styles = await page.locator('[data-testid="section-findings-marks"] span').evaluateAll((spans) =>
+      spans.map((s) => getComputedStyle(s).backgroundColor),
+    );
+    assert.notEqual(styles[0], styles[1], 'AI text is painted differently from human text');
+    assert.notEqual(styles[0], styles[4], 'low-confidence AI text is painted differently from other AI text');
+    assert.match(await page.getByTestId('review-summary').innerText(), /1 low-confidence sentence highlighted/);
+
+    // Edit the uncertain sentence: it becomes human while typing, and after saving.
+    const findings = page.getByRole('textbox', { name: 'FINDINGS' });
+    const edited = 'Cardiomediastinal silhouette – normal. No pleural effusion. No focal consolidation.';
+    await findings.fill(edited);
+    const local = await marks(page, 'findings');
+    assert.deepEqual(local.slice(0, 3).map((m) => m.origin), ['ai', 'human', 'ai']);
+    assert.equal(local.at(-1).origin, 'human');
+    assert.ok(local.at(-1).text.endsWith('No focal consolidation.'));
+    await page.keyboard.press('Control+s');
+    await page.waitForFunction(() => window.__mock.calls.some((c) => c.cmd === 'save_edit'));
+    const [save] = await calls(page, 'save_edit');
+    assert.deepEqual(save.args, { study: 1, findings: edited, impression: 'No acute cardiopulmonary process.', author: 'Dr Tester' });
+    await page.waitForFunction(() => document.querySelector('[data-testid="review-summary"]')?.textContent?.includes('Version 2'));
+    const saved = await marks(page, 'findings');
+    assert.deepEqual(saved.map((m) => m.origin), ['ai', 'human', 'ai', 'human']);
+    assert.equal(saved[3].text, ' No focal consolidation.');
+
+    // Signing with unreviewed AI text: the shell's refusal is shown verbatim.
+    await page.getByRole('button', { name: 'Sign…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign the report' });
+    assert.equal(await dialog.getByRole('textbox', { name: 'Signer' }).inputValue(), 'Dr Tester');
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'Signing' });
+    await refusal.waitFor();
+    assert.equal(
+      await refusal.locator('.message-text').innerText(),
+      'Signing: report has AI-generated text nobody reviewed; accept or edit it, or sign with accept_remaining (unreviewed_ai_text)',
+    );
+    await dialog.getByRole('textbox', { name: 'Signer' }).fill('Dr Final');
+    await dialog.getByRole('checkbox').check();
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await page.getByTestId('signoff').waitFor();
+    const signs = await calls(page, 'sign');
+    assert.deepEqual(signs.at(-1).args, { study: 1, signer: 'Dr Final', acceptRemaining: true });
+
+    // Read-only: no banner, no editing, no draft/save/sign; addenda only.
+    assert.match(await page.getByTestId('signoff').innerText(), /Signed by Dr Final/);
+    assert.equal(await page.getByTestId('ai-banner').count(), 0);
+    assert.equal(await findings.getAttribute('readonly'), '');
+    assert.equal(await page.getByRole('textbox', { name: 'IMPRESSION' }).getAttribute('readonly'), '');
+    for (const name of ['Save', 'Sign…', 'Regenerate', 'Accept AI text']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `${name} is gone after signing`);
+    }
+    await findings.press('End');
+    await page.keyboard.type(' extra');
+    assert.equal(await findings.inputValue(), edited, 'typing into a signed report changes nothing');
+    await page.keyboard.press('Control+s');
+    assert.equal((await calls(page, 'save_edit')).length, 1, 'no save after signing');
+
+    await page.getByRole('textbox', { name: 'New addendum' }).fill('Comparison with prior: unchanged.');
+    await page.getByRole('button', { name: 'Add addendum' }).click();
+    await page.locator('.addendum').filter({ hasText: 'Comparison with prior: unchanged.' }).waitFor();
+    assert.deepEqual((await calls(page, 'add_addendum'))[0].args, { study: 1, text: 'Comparison with prior: unchanged.', author: 'Dr Tester' });
+  });
+});
+
+test('RadGraph view colours entities by label, shows relations on hover and every F1 variant', async () => {
+  await withApp({}, async ({ page }) => {
+    await page.locator('table.studies tbody tr[data-study-id="2"] button.link').click();
+    await page.getByRole('tab', { name: 'RadGraph' }).click();
+    await page.getByTestId('radgraph-text').waitFor();
+    const entities = await page.locator('[data-testid="radgraph-text"] [data-entity]').evaluateAll((spans) =>
+      spans.map((s) => ({ text: s.textContent, label: s.dataset.label, colour: getComputedStyle(s).backgroundColor })),
+    );
+    assert.deepEqual(entities.map((e) => [e.text, e.label]), [
+      ['pleural', 'ANAT-DP'],
+      ['effusion', 'OBS-DA'],
+      ['nodule', 'OBS-U'],
+      ['right', 'ANAT-DP'],
+      ['upper', 'ANAT-DP'],
+      ['lobe', 'ANAT-DP'],
+    ]);
+    const colour = Object.fromEntries(entities.map((e) => [e.label, e.colour]));
+    assert.equal(new Set(Object.values(colour)).size, 3, `three labels, three colours: ${JSON.stringify(colour)}`);
+    assert.equal(entities[3].colour, entities[0].colour, 'same label, same colour');
+    const plain = await page.locator('[data-testid="radgraph-text"] > span:not([data-entity])').first().evaluate((s) => getComputedStyle(s).backgroundColor);
+    assert.ok(!Object.values(colour).includes(plain), 'words outside entities are not coloured');
+
+    await page.locator('[data-testid="radgraph-text"] [data-entity="3"]').hover();
+    assert.match(await page.getByTestId('relations').innerText(), /located_at → right upper lobe \(ANAT-DP\)/);
+    assert.equal(await page.locator('[data-testid="radgraph-text"] .related').count(), 3, 'the related entity (three words) is outlined');
+
+    await page.getByRole('textbox', { name: 'Reference report' }).fill('Cardiomegaly. No pleural effusion.');
+    await page.getByRole('button', { name: 'Score' }).click();
+    const table = page.getByTestId('radgraph-scores');
+    await table.waitFor();
+    const rows = await table.locator('tbody tr').allInnerTexts();
+    assert.deepEqual(rows.map((r) => r.split('\t').at(-1)), ['50.0', '40.0', '25.0', '45.0']);
+    assert.deepEqual(await page.getByTestId('matched').locator('li').allInnerTexts(), ['effusion (OBS-DA)']);
+    assert.deepEqual(await page.getByTestId('missed').locator('li').allInnerTexts(), ['cardiomegaly (OBS-DP)']);
+    const [score] = await calls(page, 'radgraph_score');
+    assert.equal(score.args.reference, 'Cardiomegaly. No pleural effusion.');
+    assert.match(score.args.hypothesis, /^Cardiomediastinal silhouette/);
+  });
+});
+
+test('help overlay lists the shortcuts; audit view shows the chain status', async () => {
+  await withApp({}, async ({ page }) => {
+    await page.locator('table.studies tbody tr').first().waitFor();
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    const text = await help.innerText();
+    for (const key of ['Ctrl+Enter', 'Ctrl+Shift+S', 'Space', 'i']) assert.ok(text.includes(key), `help lists ${key}`);
+    await page.keyboard.press('Escape');
+    assert.equal(await help.count(), 0);
+    await page.keyboard.press('Alt+3');
+    await page.getByTestId('chain-status').waitFor();
+    assert.equal(await page.getByTestId('chain-status').innerText(), 'Chain intact: 1 entries checked.');
+  });
+});
