@@ -12,16 +12,18 @@ const DIST = join(UI, 'dist');
 const TAURI_API = join(UI, 'node_modules', '@tauri-apps', 'api');
 export const ORIGIN = 'http://raddraft-ui.test';
 
-// The shell's CSP (strict, 'self' only) so the tests catch inline scripts or styles.
+// The shell's CSP (src-tauri/tauri.conf.json) so the tests catch inline scripts or styles.
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' blob: data:",
-  "connect-src 'self' ipc: http://ipc.localhost raddraft: http://raddraft.localhost",
+  "font-src 'self'",
+  "connect-src ipc: http://ipc.localhost raddraft: http://raddraft.localhost",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
+  "frame-src 'none'",
 ].join('; ');
 
 /** The synthetic image: 256×64, 12 bits stored, four vertical bands of 64 columns. */
@@ -64,6 +66,8 @@ export async function openApp(browser, scenario = {}) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.addInitScript((s) => {
     window.__scenario = s;
+    // As the shell's app.security.freezePrototype does before any page script.
+    Object.freeze(Object.prototype);
   }, scenario);
   const imageRequests = [];
   await context.route('**/*', async (route) => {
