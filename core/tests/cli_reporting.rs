@@ -356,3 +356,52 @@ fn pulling_a_model_offline_fails_clearly_and_registers_nothing() {
     assert!(message.contains("raddraft model add"), "{message}");
     assert_eq!(ok(&db, &["model", "list"]).trim(), "");
 }
+
+#[test]
+fn batch_takes_a_registered_model_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    register_demo_model(&db);
+    let image = dir.path().join("dx.dcm");
+    write_dx(&image, 7);
+    let manifest = dir.path().join("m.jsonl");
+    let rows: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|id| {
+            serde_json::json!({"id": id, "images": [image.to_str().unwrap()], "indication": "Cough."})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(&manifest, rows.join("\n") + "\n").unwrap();
+    let out = dir.path().join("drafts.jsonl");
+    let args = |model: &str| {
+        vec![
+            "batch".to_string(),
+            "--manifest".into(),
+            manifest.to_str().unwrap().into(),
+            "--model".into(),
+            model.into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--max-new-tokens".into(),
+            "4".into(),
+        ]
+    };
+    let by_name = args("demo");
+    ok(&db, &by_name.iter().map(String::as_str).collect::<Vec<_>>());
+    let drafted = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(drafted.lines().count(), 2, "{drafted}");
+    assert!(
+        drafted.lines().all(|l| l.contains("\"hypothesis\"")),
+        "{drafted}"
+    );
+
+    std::fs::remove_file(&out).unwrap();
+    let unknown = args("no-such-model");
+    let failed = fails(&db, &unknown.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr(&failed).contains("neither a checkpoint directory nor a registered model"),
+        "{}",
+        stderr(&failed)
+    );
+}

@@ -29,9 +29,12 @@ pub struct Args {
     /// Dataset manifest (JSONL or CSV: id, images, indication, reference, view_position).
     #[arg(long)]
     manifest: PathBuf,
-    /// Checkpoint directory in Hugging Face layout. (Registry names are not accepted yet.)
+    /// Checkpoint directory in Hugging Face layout, or the name of a registered model
+    /// (`raddraft model list`; looked up in the study database given by --db / RADDRAFT_DB).
     #[arg(long)]
     model: String,
+    #[command(flatten)]
+    db: crate::db::DbArgs,
     /// Drafts output (JSON Lines, appended one synced row per study).
     #[arg(long)]
     out: PathBuf,
@@ -75,7 +78,7 @@ pub fn run(args: Args) -> Result<()> {
     let manifest = Manifest::read(&args.manifest)
         .with_context(|| format!("cannot use the manifest {}", args.manifest.display()))?;
     let shard = args.shard.to_string();
-    let model_dir = resolve_model(&args.model)?;
+    let model_dir = resolve_model(&args.model, &args.db)?;
     let mode = if args.resume {
         OpenMode::Resume
     } else {
@@ -192,17 +195,19 @@ fn load_model(dir: &Path, args: &Args) -> Result<Checkpoint> {
 }
 
 /// The checkpoint directory for `--model`.
-fn resolve_model(model: &str) -> Result<PathBuf> {
+/// A checkpoint directory as given, else a registered model's directory.
+fn resolve_model(model: &str, db: &crate::db::DbArgs) -> Result<PathBuf> {
     let path = Path::new(model);
     if path.is_dir() {
         return Ok(path.to_path_buf());
     }
-    // TODO(model registry): look `model` up by name in the model registry once it is available
-    // to the CLI, and record the resolved name and checkpoint hash in each row.
-    bail!(
-        "{model:?} is not a checkpoint directory; `raddraft batch` does not look models up by registry name yet, \
-         so give the checkpoint directory"
-    )
+    let session = crate::db::Session::open(db, &crate::db::current_user()).with_context(|| {
+        format!("{model:?} is not a directory, and the model registry is unavailable")
+    })?;
+    let record = session.run(session.store.model(model)).with_context(|| {
+        format!("{model:?} is neither a checkpoint directory nor a registered model")
+    })?;
+    Ok(PathBuf::from(record.directory))
 }
 
 fn draft(
