@@ -11,6 +11,8 @@ APT_PACKAGES=(
   postgresql   # study store tests start a throwaway PostgreSQL server (core/tests/store_postgres.rs)
   dicom3tools dcmtk poppler-utils  # report export tests: dciodvfy, dsrdump/dcm2pdf, pdftotext
   chromium nodejs      # headless chromium: the HTML results report (tests/html) and the UI tests (ui/)
+  # the Tauri 2 desktop shell (src-tauri/): WebKitGTK and the libraries tauri links or loads
+  libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
 )
 
 as_root() {

@@ -1,0 +1,143 @@
+//! The header facts a viewer shows: window presets (Window Center / Width with their
+//! explanations), whether a VOI LUT is present, and the top-level attributes for a tag browser.
+
+use std::path::Path;
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::value::Value;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
+use dicom_object::OpenFileOptions;
+use serde::Serialize;
+
+use crate::dicom::{IngestError, Radiograph};
+
+/// Longest attribute value shown in the tag browser, in characters.
+const MAX_VALUE_CHARS: usize = 256;
+
+/// Header summary of one image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImageHeader {
+    pub rows: u32,
+    pub columns: u32,
+    pub bits_stored: u16,
+    pub photometric: String,
+    pub windows: Vec<WindowPreset>,
+    /// A VOI LUT Sequence is present (the `display` rendering uses it instead of the windows).
+    pub voi_lut: bool,
+    pub tags: Vec<TagEntry>,
+}
+
+/// One Window Center / Width pair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowPreset {
+    pub center: f64,
+    pub width: f64,
+    /// Window Center & Width Explanation (0028,1055), when given for this pair.
+    pub explanation: Option<String>,
+}
+
+/// One top-level attribute. Sequences are summarised by their item count, binary values by their
+/// length; Pixel Data is left out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TagEntry {
+    /// `(gggg,eeee)` in upper-case hex.
+    pub tag: String,
+    /// The dictionary keyword, or `Unknown` for private and unlisted attributes.
+    pub name: String,
+    pub vr: String,
+    pub value: String,
+}
+
+/// Reads the header of the image at `path`. The file is first read as a radiograph, so only
+/// files that pass its checks are parsed further.
+pub fn image_header(path: &Path) -> Result<ImageHeader, IngestError> {
+    let radiograph = Radiograph::open(path)?;
+    let Some(meta) = radiograph.meta() else {
+        let pixels = radiograph.pixels();
+        return Ok(ImageHeader {
+            rows: pixels.height(),
+            columns: pixels.width(),
+            bits_stored: u16::from(pixels.bits_stored()),
+            photometric: "MONOCHROME2".into(),
+            windows: Vec::new(),
+            voi_lut: false,
+            tags: Vec::new(),
+        });
+    };
+    let object = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| IngestError::Malformed {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    let explanations: Vec<String> = object
+        .element_opt(tags::WINDOW_CENTER_WIDTH_EXPLANATION)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_str().ok().map(|s| s.to_string()))
+        .map(|s| s.split('\\').map(|p| p.trim().to_string()).collect())
+        .unwrap_or_default();
+    let presentation = &meta.presentation;
+    let windows = presentation
+        .window_centers
+        .iter()
+        .zip(&presentation.window_widths)
+        .enumerate()
+        .map(|(i, (&center, &width))| WindowPreset {
+            center,
+            width,
+            explanation: explanations.get(i).filter(|s| !s.is_empty()).cloned(),
+        })
+        .collect();
+    let tags = object
+        .iter()
+        .filter(|element| element.header().tag != tags::PIXEL_DATA)
+        .map(|element| {
+            let tag = element.header().tag;
+            let name = StandardDataDictionary
+                .by_tag(tag)
+                .map(|entry| entry.alias().to_string())
+                .unwrap_or_else(|| "Unknown".into());
+            let vr = element.header().vr().to_string().to_string();
+            let value = match element.value() {
+                Value::Sequence(sequence) => {
+                    format!("sequence of {} item(s)", sequence.items().len())
+                }
+                Value::PixelSequence(_) => "encapsulated data".into(),
+                Value::Primitive(primitive) if is_binary(&vr) => {
+                    format!("{} bytes", primitive.calculate_byte_len())
+                }
+                Value::Primitive(primitive) => {
+                    shorten(primitive.to_str().trim_end_matches(['\0', ' ']))
+                }
+            };
+            TagEntry {
+                tag: format!("({:04X},{:04X})", tag.group(), tag.element()),
+                name,
+                vr,
+                value,
+            }
+        })
+        .collect();
+    Ok(ImageHeader {
+        rows: meta.rows,
+        columns: meta.columns,
+        bits_stored: meta.encoding.bits_stored,
+        photometric: meta.encoding.photometric_interpretation.clone(),
+        windows,
+        voi_lut: presentation.voi_lut_sequence_items > 0,
+        tags,
+    })
+}
+
+fn is_binary(vr: &str) -> bool {
+    matches!(vr, "OB" | "OW" | "OF" | "OD" | "OL" | "OV" | "UN")
+}
+
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_string(),
+    }
+}

@@ -1,0 +1,8 @@
+//! The raddraft desktop workstation.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    raddraft_desktop::run();
+}
