@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use raddraft_core::drafting::text::section_ranges;
-use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService, Provenance};
-use raddraft_core::store::{
-    sha256_hex, DraftOutput, DraftStatus, NewDraft, NewImage, NewReportVersion, ReportVersion,
-    StudyKey,
+use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService};
+use raddraft_core::reporting::{
+    accept_ai, begin_draft, fail_draft, finish_draft, provenance_of, save_edit, sign_report,
+    unreviewed_ai_sentences, ReportingError,
 };
+use raddraft_core::store::{sha256_hex, NewImage, StudyKey};
 use raddraft_models::device::{parse_device, ModelDType};
-use raddraft_models::generation::FinishReason;
 use raddraft_models::{Checkpoint, LoadOptions};
 
 use crate::db::{current_user, DbArgs, Session};
@@ -130,41 +130,20 @@ pub fn draft(args: DraftArgs) -> Result<()> {
     let checkpoint = Checkpoint::load(Path::new(&model.directory), &options)
         .with_context(|| format!("cannot load model {} from {}", model.name, model.directory))?;
     let demo_warning = checkpoint.demo_warning().map(str::to_string);
-    let weights_sha256 = raddraft_core::registry::FileHashes(model.file_sha256.clone()).combined();
 
     let params = DraftParams {
         max_new_tokens: args.max_new_tokens,
         num_beams: args.beams.max(1),
         ..DraftParams::default()
     };
-    // A draft still marked running here was left by a drafting process that ended without
-    // finishing (killed, power loss): record it as failed so the study does not stay "drafting".
-    for stale in session.run(store.drafts(study_key.clone()))? {
-        if stale.status == DraftStatus::Running {
-            let output = DraftOutput {
-                failure: Some("interrupted: the drafting process ended before finishing".into()),
-                ..DraftOutput::default()
-            };
-            session.run(store.finish_draft(stale.id, DraftStatus::Failed, &output))?;
-        }
-    }
     let indication = args.indication.clone().or(detail.study.indication.clone());
-    let prompt = indication.as_deref().map(|i| format!("INDICATION: {i}"));
-    let running = session.run(
-        store.add_draft(&NewDraft {
-            study: study_key.clone(),
-            model_name: model.name.clone(),
-            weights_sha256,
-            prompt: prompt.clone().unwrap_or_default(),
-            indication: indication.clone(),
-            preprocessing: serde_json::to_string(&params.profile)?
-                .trim_matches('"')
-                .to_string(),
-            generation_params: serde_json::to_value(&params)?,
-            status: DraftStatus::Running,
-            output: DraftOutput::default(),
-        }),
-    )?;
+    let running = session.run(begin_draft(
+        store,
+        study_key.clone(),
+        &model,
+        indication.clone(),
+        &params,
+    ))?;
 
     let service = DraftService::start(checkpoint);
     let request = DraftRequest {
@@ -186,41 +165,24 @@ pub fn draft(args: DraftArgs) -> Result<()> {
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(message) => {
-            let output = DraftOutput {
-                failure: Some(message.clone()),
-                ..DraftOutput::default()
-            };
-            session.run(store.finish_draft(running, DraftStatus::Failed, &output))?;
+            session.run(fail_draft(store, running, &message))?;
             bail!("drafting failed: {message}");
         }
     };
-    let status = match outcome.finish_reason {
-        FinishReason::Cancelled => DraftStatus::Cancelled,
-        _ => DraftStatus::Completed,
-    };
-    let output = DraftOutput {
-        text: outcome.draft.text.clone(),
-        token_ids: outcome.token_ids.clone(),
-        token_logprobs: outcome.logprobs.clone(),
-        timings: serde_json::to_value(&outcome.timings)?,
-        failure: None,
-    };
-    session.run(store.finish_draft(running, status, &output))?;
-    let version = session.run(store.add_report_version(&NewReportVersion {
-        study: study_key,
-        draft: Some(running),
-        findings: outcome.draft.findings.clone(),
-        impression: outcome.draft.impression.clone(),
-        provenance: serde_json::to_string(&outcome.draft.provenance)?,
-        author: format!("model:{}", model.name),
-    }))?;
+    let version = session.run(finish_draft(
+        store,
+        study_key,
+        running,
+        &model.name,
+        &outcome,
+    ))?;
     let flagged = outcome.draft.provenance.low_confidence_count();
     println!("AI-GENERATED DRAFT: requires radiologist review");
     println!("FINDINGS: {}", outcome.draft.findings);
     println!("IMPRESSION: {}", outcome.draft.impression);
     println!(
         "stored as report version {} of study {}; {flagged} low-confidence sentence(s) flagged",
-        version.0, detail.study.study_uid
+        version.number, detail.study.study_uid
     );
     if let Some(warning) = demo_warning {
         eprintln!("WARNING: {warning}");
@@ -234,27 +196,17 @@ pub fn edit(args: EditArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let ((fs, fe), (is, ie)) = section_ranges(&text);
-    let (findings, impression) = (&text[fs..fe], &text[is..ie]);
-    let key = StudyKey::parse(&args.study);
-    let provenance = match session.run(session.store.latest_report(key.clone()))? {
-        Some(previous) => provenance_of(&previous)?.after_edit(
-            (&previous.findings, &previous.impression),
-            (findings, impression),
-        ),
-        None => Provenance::human(findings, impression),
-    };
-    let version = session.run(session.store.add_report_version(&NewReportVersion {
-        study: key,
-        draft: None,
-        findings: findings.to_string(),
-        impression: impression.to_string(),
-        provenance: serde_json::to_string(&provenance)?,
-        author,
-    }))?;
+    let version = session.run(save_edit(
+        &session.store,
+        StudyKey::parse(&args.study),
+        &text[fs..fe],
+        &text[is..ie],
+        &author,
+    ))?;
     println!(
         "stored report version {}; {} unreviewed AI sentence(s) remain",
-        version.0,
-        unreviewed(&provenance)
+        version.number,
+        unreviewed_ai_sentences(&provenance_of(&version)?)
     );
     Ok(())
 }
@@ -262,34 +214,34 @@ pub fn edit(args: EditArgs) -> Result<()> {
 pub fn accept(args: AcceptArgs) -> Result<()> {
     let author = args.by.unwrap_or_else(current_user);
     let session = Session::open(&args.db, &author)?;
-    let key = StudyKey::parse(&args.study);
-    let version = accept_latest(&session, &key, &author)?;
-    println!("model text accepted in report version {}", version.0);
+    let version = session.run(accept_ai(
+        &session.store,
+        StudyKey::parse(&args.study),
+        &author,
+    ))?;
+    println!("model text accepted in report version {}", version.number);
     Ok(())
 }
 
 pub fn sign(args: SignArgs) -> Result<()> {
     let session = Session::open(&args.db, &args.by)?;
-    let key = StudyKey::parse(&args.study);
-    let latest = session
-        .run(session.store.latest_report(key.clone()))?
-        .context("the study has no report to sign: draft or edit one first")?;
-    let pending = unreviewed(&provenance_of(&latest)?);
-    let to_sign = if pending > 0 {
-        if !args.accept {
-            bail!(
-                "{pending} AI-generated sentence(s) are not reviewed: edit or `raddraft accept` \
+    let signoff = session
+        .run(sign_report(
+            &session.store,
+            StudyKey::parse(&args.study),
+            &args.by,
+            args.accept,
+        ))
+        .map_err(|e| match e {
+            ReportingError::Unreviewed { count } => anyhow::anyhow!(
+                "{count} AI-generated sentence(s) are not reviewed: edit or `raddraft accept` \
                  them, or sign with --accept to accept them as they are"
-            );
-        }
-        accept_latest(&session, &key, &args.by)?
-    } else {
-        latest.id
-    };
-    let signoff = session.run(session.store.sign(key, to_sign, &args.by))?;
+            ),
+            other => other.into(),
+        })?;
     println!(
-        "signed by {} at {} (report version {}, content sha256 {})",
-        signoff.signer, signoff.signed_at, to_sign.0, signoff.content_sha256
+        "signed by {} at {} (report version id {}, content sha256 {})",
+        signoff.signer, signoff.signed_at, signoff.report_version_id.0, signoff.content_sha256
     );
     Ok(())
 }
@@ -302,41 +254,6 @@ pub fn addendum(args: AddendumArgs) -> Result<()> {
     let added = session.run(session.store.add_addendum(key, text.trim(), &args.by))?;
     println!("addendum {} added by {}", added.0, args.by);
     Ok(())
-}
-
-fn accept_latest(
-    session: &Session,
-    key: &StudyKey,
-    author: &str,
-) -> Result<raddraft_core::store::VersionId> {
-    let latest = session
-        .run(session.store.latest_report(key.clone()))?
-        .context("the study has no report")?;
-    let mut provenance = provenance_of(&latest)?;
-    provenance.accept_all();
-    Ok(
-        session.run(session.store.add_report_version(&NewReportVersion {
-            study: key.clone(),
-            draft: latest.draft_id,
-            findings: latest.findings.clone(),
-            impression: latest.impression.clone(),
-            provenance: serde_json::to_string(&provenance)?,
-            author: author.to_string(),
-        }))?,
-    )
-}
-
-fn provenance_of(version: &ReportVersion) -> Result<Provenance> {
-    serde_json::from_str(&version.provenance)
-        .with_context(|| format!("report version {} has unreadable provenance", version.id.0))
-}
-
-fn unreviewed(p: &Provenance) -> usize {
-    p.findings
-        .iter()
-        .chain(&p.impression)
-        .filter(|s| s.origin == raddraft_core::drafting::Origin::Ai && s.end > s.start)
-        .count()
 }
 
 /// The study named by `input`, importing it first when `input` is a file.
