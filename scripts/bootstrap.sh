@@ -13,6 +13,7 @@ APT_PACKAGES=(
   chromium nodejs      # headless chromium: the HTML results report (tests/html) and the UI tests (ui/)
   # the Tauri 2 desktop shell (src-tauri/): WebKitGTK and the libraries tauri links or loads
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth webkit2gtk-driver imagemagick  # its end-to-end test: Xvfb, WebKitWebDriver, screenshot checks
 )
 
 as_root() {

@@ -24,6 +24,11 @@ status=${PIPESTATUS[0]}
 npm test --prefix ui 2>&1 | tee -a "$log"
 ui_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$ui_status
+# The real desktop app under Xvfb (tauri-driver + WebKitWebDriver): import, draft, edit, sign,
+# export, with screenshots in target/e2e-screenshots/ (src-tauri/e2e/run.sh).
+RADDRAFT_E2E_SCREENSHOTS=${RADDRAFT_E2E_SCREENSHOTS:-$PWD/target/e2e-screenshots} src-tauri/e2e/run.sh 2>&1 | tee -a "$log"
+e2e_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$e2e_status
 set -e
 # One closing line for the whole run (cargo prints one result line per test binary; node's test
 # runner closes with "# pass N", "# fail N", "# cancelled N", "# skipped N").

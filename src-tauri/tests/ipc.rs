@@ -412,3 +412,16 @@ fn the_acl_refuses_commands_the_capability_does_not_grant() {
     let saved = std::fs::read_to_string(shell.dir.path().join("settings.json")).expect("saved");
     assert!(saved.contains("Dr. Grey"));
 }
+
+#[test]
+fn radgraph_without_a_model_folder_says_it_is_unavailable() {
+    let shell = Shell::new();
+    let annotation = shell.ok("radgraph_annotate", json!({ "text": "No effusion." }));
+    assert_eq!(annotation["available"], false);
+    assert_eq!(annotation["entities"], json!([]));
+    let score = shell.err(
+        "radgraph_score",
+        json!({ "hypothesis": "No effusion.", "reference": "Small effusion." }),
+    );
+    assert_eq!(score["kind"], "radgraph_unavailable", "{score}");
+}

@@ -17,6 +17,8 @@ pub struct Annotation {
     pub entities: Vec<Entity>,
     pub available: bool,
     /// The annotator's words joined by single spaces; `start_ix`/`end_ix` index these words.
+    /// Left out when no model is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 
