@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use raddraft_core::model_registration::{prepare_model, register_model};
 use raddraft_core::registry::{compare, dir_size, hash_dir, FileHashes};
-use raddraft_core::store::NewModel;
 use raddraft_models::device::ModelDType;
 use raddraft_models::{Checkpoint, LoadOptions};
 
@@ -133,39 +133,18 @@ pub fn run(command: Command) -> Result<()> {
 }
 
 fn add(dir: &std::path::Path, name: Option<String>, db: &DbArgs) -> Result<()> {
-    let config = Checkpoint::validate(dir)
-        .with_context(|| format!("{} is not a usable PaliGemma 2 checkpoint", dir.display()))?;
-    let name = match name {
-        Some(name) => name,
-        None => dir
-            .canonicalize()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .context("give the model a name with --name")?,
-    };
-    let hashes = hash_with_progress(dir)?;
-    let directory = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let summary = serde_json::json!({
-        "image_size": config.vision_config.image_size,
-        "text_layers": config.text_config.num_hidden_layers,
-        "hidden_size": config.text_config.hidden_size,
-        "vocab_size": config.text_config.vocab_size,
-        "demo_warning": config.raddraft_demo,
-        "weights_sha256": hashes.combined(),
-    });
+    let bar = hashing_bar(dir);
+    let model = prepare_model(dir, name, |done| bar.set_position(done))?;
+    bar.finish_and_clear();
     let session = Session::open(db, &current_user())?;
-    session.run(session.store.add_model(&NewModel {
-        name: name.clone(),
-        directory,
-        file_sha256: hashes.0.clone(),
-        summary,
-    }))?;
+    let record = session.run(register_model(&session.store, &model))?;
+    let weights = FileHashes(record.file_sha256.clone()).combined();
     println!(
-        "registered {name}: {} files, weights sha256 {}",
-        hashes.0.len(),
-        hashes.combined()
+        "registered {}: {} files, weights sha256 {weights}",
+        record.name,
+        record.file_sha256.len()
     );
-    if let Some(warning) = &config.raddraft_demo {
+    if let Some(warning) = model.summary["demo_warning"].as_str() {
         println!("WARNING: {warning}");
     }
     Ok(())
@@ -204,11 +183,15 @@ fn verify(name: &str, db: &DbArgs) -> Result<()> {
     )
 }
 
-fn hash_with_progress(dir: &std::path::Path) -> Result<FileHashes> {
-    let bar = ProgressBar::new(dir_size(dir)).with_style(
+fn hashing_bar(dir: &std::path::Path) -> ProgressBar {
+    ProgressBar::new(dir_size(dir)).with_style(
         ProgressStyle::with_template("hashing {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    )
+}
+
+fn hash_with_progress(dir: &std::path::Path) -> Result<FileHashes> {
+    let bar = hashing_bar(dir);
     let hashes = hash_dir(dir, |done| bar.set_position(done))?;
     bar.finish_and_clear();
     Ok(hashes)
