@@ -3,10 +3,12 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, OnceLock};
 
 use raddraft_core::dicom::{self, Profile};
-use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService, Origin};
+use raddraft_core::drafting::{
+    DraftEvent, DraftParams, DraftRequest, DraftService, JobHandle, Origin,
+};
 use raddraft_models::generation::{self, FinishReason, GenerationConfig};
 use raddraft_models::{Checkpoint, LoadOptions};
 
@@ -112,9 +114,17 @@ fn jobs_run_in_order_and_cancel_stops_one() {
     let service = DraftService::start(checkpoint());
     let (tx, rx) = mpsc::channel();
     let tx2 = tx.clone();
+    // The first job cancels itself from its own event sink, on the worker thread, when token 2
+    // arrives: the cancel is then in place before the next step, whatever the thread timing.
+    let handle: Arc<OnceLock<JobHandle>> = Arc::new(OnceLock::new());
+    let own_handle = handle.clone();
     let first = service.submit(request(40), move |e| {
+        if let DraftEvent::Token { index: 2, .. } = e {
+            own_handle.wait().cancel();
+        }
         let _ = tx.send(e);
     });
+    let _ = handle.set(first.clone());
     let second = service.submit(request(3), move |e| {
         let _ = tx2.send(e);
     });
@@ -125,7 +135,6 @@ fn jobs_run_in_order_and_cancel_stops_one() {
         match &event {
             DraftEvent::Started { job } => order.push(*job),
             DraftEvent::Token { job, index, .. } if *job == first.id && *index == 2 => {
-                first.cancel();
                 cancelled_at = Some(*index);
             }
             DraftEvent::Finished { job, outcome } => {
