@@ -3,12 +3,13 @@
 //!     radgraph_bench MODEL_DIR REPORTS.jsonl OUT.jsonl [LIMIT [OFFSET]]
 //!
 //! Prints one JSON line: reports/s over annotation (model loading excluded, reported separately)
-//! and the process's peak RSS. Thread count: RAYON_NUM_THREADS.
+//! and the process's peak RSS. Thread count: RAYON_NUM_THREADS; dense-layer kernels: MATMUL
+//! (auto, f32, amx-bf16x6, amx-bf16x3; default auto).
 
 use std::io::Write;
 use std::time::Instant;
 
-use raddraft_eval::radgraph::{LoadOptions, RadGraph};
+use raddraft_eval::radgraph::{LoadOptions, Matmul, RadGraph};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -35,7 +36,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let start = Instant::now();
-    let model = RadGraph::load(std::path::Path::new(&args[1]), &LoadOptions::default())?;
+    let matmul: Matmul = match std::env::var("MATMUL") {
+        Ok(name) => name.parse()?,
+        Err(_) => Matmul::Auto,
+    };
+    let options = LoadOptions {
+        matmul,
+        ..LoadOptions::default()
+    };
+    let model = RadGraph::load(std::path::Path::new(&args[1]), &options)?;
     let load_s = start.elapsed().as_secs_f64();
     let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     let start = Instant::now();
@@ -52,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "impl": "raddraft-eval (candle 0.11.1)",
             "reports": rows.len(),
             "threads": threads,
+            "matmul": model.provenance().matmul,
             "load_s": (load_s * 100.0).round() / 100.0,
             "annotate_s": (elapsed * 100.0).round() / 100.0,
             "reports_per_s": ((rows.len() as f64 / elapsed) * 100.0).round() / 100.0,

@@ -348,6 +348,7 @@ fn bad_models_are_refused_with_the_file_named() {
     let options = LoadOptions {
         model_type: Some("radgraph-xl".into()),
         encoder_dir: Some(source.join("encoder")),
+        ..LoadOptions::default()
     };
     let err = RadGraph::load(&model, &options).err().expect("refused");
     assert!(

@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use gemm::Parallelism;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::amx;
 use super::weights::StateDict;
 use crate::error::{EvalError, Result};
 
@@ -66,10 +67,17 @@ const GROUP_TOKENS: usize = 2048;
 
 /// `y = x·Wᵀ + b` with `W` stored `(out, in)` row-major, as PyTorch's `Linear`.
 struct Dense {
-    weight: Vec<f32>,
+    weight: DenseWeight,
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
+}
+
+enum DenseWeight {
+    /// Row-major f32 for gemm's kernels.
+    F32(Vec<f32>),
+    /// Split and packed for AMX tiles (the f32 copy is dropped).
+    Amx(amx::PackedWeight),
 }
 
 struct Norm {
@@ -95,6 +103,7 @@ pub struct BertEncoder {
     token_type_zero: Vec<f32>,
     embedding_norm: Norm,
     layers: Vec<Layer>,
+    matmul: Matmul,
 }
 
 fn encoder_name(name: &str) -> String {
@@ -109,12 +118,70 @@ fn load_norm(state: &mut StateDict, name: &str, h: usize, eps: f32) -> Result<No
     })
 }
 
+/// Which kernels compute the encoder's dense layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matmul {
+    /// AMX bf16×6 where the CPU has AMX (and `RADDRAFT_NO_AMX` is unset), else f32.
+    #[default]
+    Auto,
+    /// f32 on AVX-512/AVX2 (the `gemm` crate).
+    F32,
+    /// AMX tiles, six bf16 piece products: f32 accuracy.
+    AmxBf16x6,
+    /// AMX tiles, three bf16 piece products: about 2⁻¹⁶ relative error per product, faster.
+    AmxBf16x3,
+}
+
+impl Matmul {
+    /// The kernels actually used on this machine; an error where AMX is asked for and absent.
+    pub fn resolve(self) -> Result<Matmul> {
+        match self {
+            Matmul::Auto if amx::available() => Ok(Matmul::AmxBf16x6),
+            Matmul::Auto => Ok(Matmul::F32),
+            Matmul::AmxBf16x6 | Matmul::AmxBf16x3 if !amx::available() => {
+                Err(EvalError::Invalid(format!(
+                    "{} needs Intel AMX-BF16, which this CPU or kernel does not offer (or RADDRAFT_NO_AMX is set)",
+                    self.name()
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// How outputs state it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Matmul::Auto => "auto",
+            Matmul::F32 => "f32",
+            Matmul::AmxBf16x6 => "amx-bf16x6",
+            Matmul::AmxBf16x3 => "amx-bf16x3",
+        }
+    }
+}
+
+impl std::str::FromStr for Matmul {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [
+            Matmul::Auto,
+            Matmul::F32,
+            Matmul::AmxBf16x6,
+            Matmul::AmxBf16x3,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| format!("`{s}` is not one of auto, f32, amx-bf16x6, amx-bf16x3"))
+    }
+}
+
 /// One or more `Linear` layers stacked along the output dimension.
 fn load_dense(
     state: &mut StateDict,
     names: &[String],
     outputs: usize,
     inputs: usize,
+    matmul: Matmul,
 ) -> Result<Dense> {
     let mut weight = Vec::with_capacity(names.len() * outputs * inputs);
     let mut bias = Vec::with_capacity(names.len() * outputs);
@@ -130,11 +197,27 @@ fn load_dense(
             &[outputs],
         )?);
     }
+    let outputs = outputs * names.len();
+    let weight = match matmul {
+        Matmul::AmxBf16x6 => DenseWeight::Amx(amx::PackedWeight::new(
+            &weight,
+            outputs,
+            inputs,
+            amx::Products::Six,
+        )),
+        Matmul::AmxBf16x3 => DenseWeight::Amx(amx::PackedWeight::new(
+            &weight,
+            outputs,
+            inputs,
+            amx::Products::Three,
+        )),
+        Matmul::Auto | Matmul::F32 => DenseWeight::F32(weight),
+    };
     Ok(Dense {
         weight,
         bias,
         inputs,
-        outputs: outputs * names.len(),
+        outputs,
     })
 }
 
@@ -145,7 +228,9 @@ fn values(state: &mut StateDict, name: &str, shape: &[usize]) -> Result<Vec<f32>
 
 impl BertEncoder {
     /// Check the config and load the weights under [`ENCODER_PREFIX`].
-    pub fn new(config: BertConfig, state: &mut StateDict) -> Result<Self> {
+    /// `matmul` picks the dense layers' kernels; [`Matmul::resolve`] first.
+    pub fn new(config: BertConfig, state: &mut StateDict, matmul: Matmul) -> Result<Self> {
+        let matmul = matmul.resolve()?;
         if config.model_type != "bert" {
             return Err(EvalError::Invalid(format!(
                 "encoder model_type `{}` is not supported (only BERT encoders: radgraph, radgraph-xl)",
@@ -189,16 +274,24 @@ impl BertEncoder {
                     ],
                     h,
                     h,
+                    matmul,
                 )?,
-                attention_output: load_dense(state, &[l("attention.output.dense")], h, h)?,
+                attention_output: load_dense(state, &[l("attention.output.dense")], h, h, matmul)?,
                 attention_norm: load_norm(state, &l("attention.output.LayerNorm"), h, eps)?,
                 intermediate: load_dense(
                     state,
                     &[l("intermediate.dense")],
                     config.intermediate_size,
                     h,
+                    matmul,
                 )?,
-                output: load_dense(state, &[l("output.dense")], h, config.intermediate_size)?,
+                output: load_dense(
+                    state,
+                    &[l("output.dense")],
+                    h,
+                    config.intermediate_size,
+                    matmul,
+                )?,
                 output_norm: load_norm(state, &l("output.LayerNorm"), h, eps)?,
             });
         }
@@ -222,7 +315,13 @@ impl BertEncoder {
             embedding_norm: load_norm(state, "embeddings.LayerNorm", h, eps)?,
             layers,
             config,
+            matmul,
         })
+    }
+
+    /// The kernels in use (resolved, never [`Matmul::Auto`]).
+    pub fn matmul(&self) -> Matmul {
+        self.matmul
     }
 
     /// Hidden size H.
@@ -467,7 +566,11 @@ impl BertEncoder {
 /// PyTorch's `addmm`).
 fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Parallelism) {
     let (k, n) = (layer.inputs, layer.outputs);
-    debug_assert!(x.len() >= m * k && out.len() >= m * n);
+    let weight = match &layer.weight {
+        DenseWeight::F32(weight) => weight,
+        DenseWeight::Amx(packed) => return amx::dense(x, m, packed, &layer.bias, out),
+    };
+    assert!(x.len() >= m * k && out.len() >= m * n && weight.len() == n * k);
     for row in out[..m * n].chunks_exact_mut(n) {
         row.copy_from_slice(&layer.bias);
     }
@@ -485,7 +588,7 @@ fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Paral
             x.as_ptr(),
             1,
             k as isize,
-            layer.weight.as_ptr(),
+            weight.as_ptr(),
             k as isize,
             1,
             1.0,

@@ -16,10 +16,21 @@ use crate::error::{EvalError, Result};
 /// AllenNLP `FeedForward` with ReLU after every layer (dropout is off at inference).
 struct FeedForward {
     layers: Vec<Linear>,
+    /// The first layer's weight split into column blocks, each transposed to `(width, out)`
+    /// for `x·block`, made once at load.
+    first_blocks: Vec<Tensor>,
 }
 
 impl FeedForward {
-    fn load(state: &StateDict, prefix: &str, input: usize, hidden: &[usize]) -> Result<Self> {
+    /// `first_widths`: the column blocks of the first layer's input, summing to `input`.
+    fn load(
+        state: &StateDict,
+        prefix: &str,
+        input: usize,
+        hidden: &[usize],
+        first_widths: &[usize],
+    ) -> Result<Self> {
+        debug_assert_eq!(first_widths.iter().sum::<usize>(), input);
         let mut layers = Vec::with_capacity(hidden.len());
         let mut inp = input;
         for (i, &out) in hidden.iter().enumerate() {
@@ -31,19 +42,17 @@ impl FeedForward {
             )?);
             inp = out;
         }
-        Ok(FeedForward { layers })
-    }
-
-    /// The first layer's weight split into column blocks of the given widths.
-    fn first_layer_blocks(&self, widths: &[usize]) -> Result<Vec<Tensor>> {
-        let weight = self.layers[0].weight();
-        let mut blocks = Vec::with_capacity(widths.len());
+        let weight = layers[0].weight();
+        let mut first_blocks = Vec::with_capacity(first_widths.len());
         let mut start = 0;
-        for &w in widths {
-            blocks.push(weight.narrow(1, start, w)?.t()?.contiguous()?);
-            start += w;
+        for &width in first_widths {
+            first_blocks.push(weight.narrow(1, start, width)?.t()?.contiguous()?);
+            start += width;
         }
-        Ok(blocks)
+        Ok(FeedForward {
+            layers,
+            first_blocks,
+        })
     }
 
     fn first_bias(&self) -> Tensor {
@@ -117,20 +126,34 @@ impl DygieHeads {
         let last = *dims.last().expect("checked non-empty");
         let ner = format!("_ner._ner_scorers.{model_type}__ner_labels");
         let mention = format!("_relation._mention_pruners.{model_type}__relation_labels._scorer");
-        let ner_ff = FeedForward::load(state, &format!("{ner}.0._module"), span_dim, dims)?;
+        let span_blocks = [hidden, hidden, config.feature_size];
+        let ner_ff = FeedForward::load(
+            state,
+            &format!("{ner}.0._module"),
+            span_dim,
+            dims,
+            &span_blocks,
+        )?;
         let ner_out = linear(
             state,
             &format!("{ner}.1._module"),
             labels.ner.len() - 1,
             last,
         )?;
-        let mention_ff = FeedForward::load(state, &format!("{mention}.0._module"), span_dim, dims)?;
+        let mention_ff = FeedForward::load(
+            state,
+            &format!("{mention}.0._module"),
+            span_dim,
+            dims,
+            &span_blocks,
+        )?;
         let mention_out = linear(state, &format!("{mention}.1._module"), 1, last)?;
         let relation_ff = FeedForward::load(
             state,
             &format!("_relation._relation_feedforwards.{model_type}__relation_labels"),
             3 * span_dim,
             dims,
+            &[span_dim, span_dim, span_dim],
         )?;
         let relation_out = linear(
             state,
@@ -253,7 +276,7 @@ impl DygieHeads {
         ends: &Tensor,
         widths: &Tensor,
     ) -> Result<Tensor> {
-        let blocks = ff.first_layer_blocks(&[self.hidden, self.hidden, self.feature_size])?;
+        let blocks = &ff.first_blocks;
         let from_start = words.matmul(&blocks[0])?;
         let from_end = words.matmul(&blocks[1])?;
         let from_width = self.width_embeddings.matmul(&blocks[2])?;
@@ -299,9 +322,7 @@ impl DygieHeads {
             1,
         )?;
         let span_dim = 2 * self.hidden + self.feature_size;
-        let blocks = self
-            .relation_ff
-            .first_layer_blocks(&[span_dim, span_dim, span_dim])?;
+        let blocks = &self.relation_ff.first_blocks;
         let from_subject = g.matmul(&blocks[0])?; // (k, hid)
         let from_object = g.matmul(&blocks[1])?; // (k, hid)
         let bias = self.relation_ff.first_bias();

@@ -12,6 +12,7 @@
 //! near-ties of the f32 logits (|margin| ≲ 1e-5), where PyTorch and this code may round
 //! differently.
 
+mod amx;
 pub mod archive;
 pub mod bert;
 pub mod config;
@@ -29,14 +30,14 @@ use std::sync::Mutex;
 use candle_core::{Device, Tensor};
 use serde::Serialize;
 
+use crate::error::{EvalError, Result};
 pub use archive::{EncoderFiles, ModelFiles};
+pub use bert::Matmul;
+use bert::{BertConfig, BertEncoder};
 pub use config::{ArchiveConfig, Labels};
+use dygie::{DygieHeads, Predictions};
 pub use graph::{Entity, Graph};
 pub use preprocess::Preprocessing;
-
-use crate::error::{EvalError, Result};
-use bert::{BertConfig, BertEncoder};
-use dygie::{DygieHeads, Predictions};
 use weights::StateDict;
 use wordpiece::{IndexedWords, WordPieces};
 
@@ -69,6 +70,8 @@ pub struct LoadOptions {
     pub model_type: Option<String>,
     /// The encoder's tokenizer/config directory, overriding the search of [`ModelFiles::resolve_encoder`].
     pub encoder_dir: Option<PathBuf>,
+    /// The kernels of the encoder's dense layers.
+    pub matmul: Matmul,
 }
 
 /// Where a loaded model came from; stated in every output.
@@ -79,6 +82,8 @@ pub struct Provenance {
     pub sha256: String,
     pub encoder: PathBuf,
     pub reference: &'static str,
+    /// The encoder's dense-layer kernels (`f32`, `amx-bf16x6` or `amx-bf16x3`).
+    pub matmul: &'static str,
 }
 
 /// A loaded RadGraph model.
@@ -152,7 +157,7 @@ impl RadGraph {
             })?;
         let wordpieces = WordPieces::new(&tokenizer_files)?;
         let mut state = StateDict::load(&files.weights)?;
-        let encoder = BertEncoder::new(bert_config, &mut state)?;
+        let encoder = BertEncoder::new(bert_config, &mut state, options.matmul)?;
         if config.max_length > encoder.max_positions() {
             return Err(EvalError::invalid_file(
                 &files.config_path,
@@ -164,6 +169,7 @@ impl RadGraph {
             ));
         }
         let heads = DygieHeads::load(&state, &config, &labels, &model_type, encoder.hidden_size())?;
+        let matmul = encoder.matmul().name();
         Ok(RadGraph {
             preprocessing,
             max_length: config.max_length,
@@ -177,6 +183,7 @@ impl RadGraph {
                 sha256: files.sha256.clone(),
                 encoder: tokenizer_files.location,
                 reference: REFERENCE_PACKAGE,
+                matmul,
             },
         })
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use raddraft_eval::batch::{self, compare, BatchOptions, CaptionTokenizer, Summary};
 use raddraft_eval::f1::CaseMode;
-use raddraft_eval::radgraph::{LoadOptions, RadGraph, Variant};
+use raddraft_eval::radgraph::{LoadOptions, Matmul, RadGraph, Variant};
 use raddraft_eval::text::CoreNlpJar;
 
 /// RadGraph checkpoint family.
@@ -34,6 +34,11 @@ pub struct Args {
     /// id named in the archive's config.json, the local Hugging Face cache).
     #[arg(long, value_name = "DIR")]
     encoder: Option<PathBuf>,
+    /// Kernels of the RadGraph encoder's dense layers: auto (AMX bf16x6 where the CPU has AMX,
+    /// else f32), f32, amx-bf16x6 (f32 accuracy on AMX tiles), amx-bf16x3 (faster, ~2^-16
+    /// relative error per product). The choice is stated in the output.
+    #[arg(long, default_value = "auto", value_name = "KERNELS")]
+    matmul: Matmul,
     /// Per-report JSONL output; an existing file is resumed (ids already there are skipped).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -106,6 +111,7 @@ pub fn run(args: Args) -> Result<()> {
                     .to_owned()
                 }),
                 encoder_dir: args.encoder.clone(),
+                matmul: args.matmul,
             };
             Some(
                 RadGraph::load(path, &options)

@@ -194,6 +194,7 @@ fn load_radgraph(args: &Args) -> Result<Option<RadGraph>> {
             .to_owned()
         }),
         encoder_dir: args.encoder.clone(),
+        ..LoadOptions::default()
     };
     let model = RadGraph::load(path, &options)
         .with_context(|| format!("loading RadGraph model {}", path.display()))?;
