@@ -95,6 +95,23 @@ struct Layer {
     output_norm: Norm,
 }
 
+/// One worker's activations, kept between groups so that each group reuses the memory
+/// instead of faulting in fresh pages.
+#[derive(Default)]
+struct GroupBuffers {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    hidden: Vec<f32>,
+    intermediate: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+thread_local! {
+    static GROUP_BUFFERS: std::cell::RefCell<GroupBuffers> =
+        std::cell::RefCell::new(GroupBuffers::default());
+}
+
 /// The encoder with its weights.
 pub struct BertEncoder {
     config: BertConfig,
@@ -402,8 +419,49 @@ impl BertEncoder {
             .collect())
     }
 
-    /// The layers on a group of segments packed one after the other (no padding).
+    /// The layers on a group of segments packed one after the other (no padding); the
+    /// element-wise loops compiled for AVX-512 where the CPU has it (same operations, same
+    /// rounding: Rust never fuses a multiply and an add on its own).
     fn group_forward(&self, segments: &[&[u32]], parallelism: Parallelism) -> Vec<Vec<f32>> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: the features were detected on this CPU just above.
+            return unsafe { self.group_forward_avx512(segments, parallelism) };
+        }
+        self.group_forward_any_cpu(segments, parallelism)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn group_forward_avx512(
+        &self,
+        segments: &[&[u32]],
+        parallelism: Parallelism,
+    ) -> Vec<Vec<f32>> {
+        self.group_forward_any_cpu(segments, parallelism)
+    }
+
+    #[inline(always)]
+    fn group_forward_any_cpu(
+        &self,
+        segments: &[&[u32]],
+        parallelism: Parallelism,
+    ) -> Vec<Vec<f32>> {
+        GROUP_BUFFERS.with(|buffers| {
+            let buffers = &mut *buffers.borrow_mut();
+            self.layers_forward(segments, parallelism, buffers)
+        })
+    }
+
+    #[inline(always)]
+    fn layers_forward(
+        &self,
+        segments: &[&[u32]],
+        parallelism: Parallelism,
+        buffers: &mut GroupBuffers,
+    ) -> Vec<Vec<f32>> {
         let h = self.config.hidden_size;
         let offsets: Vec<usize> = segments
             .iter()
@@ -414,7 +472,20 @@ impl BertEncoder {
             })
             .collect();
         let m: usize = segments.iter().map(|s| s.len()).sum();
-        let mut x = vec![0f32; m * h];
+        let GroupBuffers {
+            x,
+            qkv,
+            context,
+            hidden,
+            intermediate,
+            scores,
+        } = buffers;
+        // Every value of these is written before it is read.
+        x.resize(m * h, 0.0);
+        qkv.resize(m * 3 * h, 0.0);
+        context.resize(m * h, 0.0);
+        hidden.resize(m * h, 0.0);
+        intermediate.resize(m * self.config.intermediate_size, 0.0);
         for (segment, &offset) in segments.iter().zip(&offsets) {
             for (position, &id) in segment.iter().enumerate() {
                 let row = &mut x[(offset + position) * h..(offset + position + 1) * h];
@@ -428,43 +499,26 @@ impl BertEncoder {
                 }
             }
         }
-        layer_norm(&mut x, &self.embedding_norm, h);
-        let mut qkv = vec![0f32; m * 3 * h];
-        let mut context = vec![0f32; m * h];
-        let mut hidden = vec![0f32; m * h];
-        let mut intermediate = vec![0f32; m * self.config.intermediate_size];
-        let mut scores = Vec::new();
+        layer_norm(x, &self.embedding_norm, h);
         for layer in &self.layers {
-            dense(&x, m, &layer.qkv, &mut qkv, parallelism);
+            dense(x, m, &layer.qkv, qkv, parallelism);
             for (segment, &offset) in segments.iter().zip(&offsets) {
-                self.attention(&qkv, offset, segment.len(), &mut context, &mut scores);
+                self.attention(qkv, offset, segment.len(), context, scores);
             }
-            dense(
-                &context,
-                m,
-                &layer.attention_output,
-                &mut hidden,
-                parallelism,
-            );
-            for (out, residual) in hidden.iter_mut().zip(&x) {
+            dense(context, m, &layer.attention_output, hidden, parallelism);
+            for (out, residual) in hidden.iter_mut().zip(x.iter()) {
                 *out += residual;
             }
-            layer_norm(&mut hidden, &layer.attention_norm, h);
-            dense(
-                &hidden,
-                m,
-                &layer.intermediate,
-                &mut intermediate,
-                parallelism,
-            );
+            layer_norm(hidden, &layer.attention_norm, h);
+            dense(hidden, m, &layer.intermediate, intermediate, parallelism);
             for v in intermediate.iter_mut() {
                 *v = gelu(*v);
             }
-            dense(&intermediate, m, &layer.output, &mut x, parallelism);
-            for (out, residual) in x.iter_mut().zip(&hidden) {
+            dense(intermediate, m, &layer.output, x, parallelism);
+            for (out, residual) in x.iter_mut().zip(hidden.iter()) {
                 *out += residual;
             }
-            layer_norm(&mut x, &layer.output_norm, h);
+            layer_norm(x, &layer.output_norm, h);
         }
         segments
             .iter()
@@ -474,6 +528,7 @@ impl BertEncoder {
     }
 
     /// Self-attention of one segment (rows `offset..offset+len` of `qkv`) into `context`.
+    #[inline(always)]
     fn attention(
         &self,
         qkv: &[f32],
@@ -602,6 +657,7 @@ fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Paral
 }
 
 /// PyTorch `LayerNorm` over rows of width `h` (biased variance), in place.
+#[inline(always)]
 fn layer_norm(x: &mut [f32], norm: &Norm, h: usize) {
     for row in x.chunks_exact_mut(h) {
         let mean = row.iter().sum::<f32>() / h as f32;
