@@ -4,21 +4,98 @@
 //! `A·x_s + B·x_e + C·W_width[e−s] + b` with `A|B|C` the column blocks of the weight, computed once
 //! per word and per width; likewise the relation layer on `[g_i; g_j; g_i∘g_j]` is
 //! `P·g_i + Q·g_j + R·(g_i∘g_j) + b`. Same values as the concatenated products up to f32 rounding
-//! order; decisions only change at near-ties, which the parity fixtures flag.
+//! order; decisions only change at near-ties, which the parity fixtures flag. Plain buffers and
+//! single-threaded `gemm` calls: each report's heads run on one worker.
 
-use candle_core::{Device, Module, Tensor};
-use candle_nn::Linear;
+use gemm::Parallelism;
 
 use super::config::{ArchiveConfig, Labels};
 use super::weights::StateDict;
 use crate::error::{EvalError, Result};
 
-/// AllenNLP `FeedForward` with ReLU after every layer (dropout is off at inference).
+/// `a·b` for row-major `a` (`m × k`) and `b` (`k × n`), single-threaded: the reports' heads
+/// already run on one worker each.
+fn matmul(a: &[f32], m: usize, k: usize, b: &[f32], n: usize) -> Vec<f32> {
+    assert!(a.len() == m * k && b.len() == k * n);
+    let mut out = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return out;
+    }
+    // SAFETY: the three buffers are m×k, k×n and m×n row-major (asserted / allocated above),
+    // and `out` aliases neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+    out
+}
+
+fn relu(values: &mut [f32]) {
+    for v in values {
+        *v = v.max(0.0);
+    }
+}
+
+/// A `Linear` layer as candle_nn runs it: `x·Wᵀ`, then the bias added.
+struct Affine {
+    /// `Wᵀ`, `inputs × outputs` row-major.
+    weight_t: Vec<f32>,
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+}
+
+impl Affine {
+    fn load(state: &StateDict, prefix: &str, outputs: usize, inputs: usize) -> Result<Self> {
+        let weight = state.get(&format!("{prefix}.weight"), &[outputs, inputs])?;
+        Ok(Affine {
+            weight_t: weight.t()?.contiguous()?.flatten_all()?.to_vec1()?,
+            bias: state
+                .get(&format!("{prefix}.bias"), &[outputs])?
+                .to_vec1()?,
+            inputs,
+            outputs,
+        })
+    }
+
+    fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        let mut out = matmul(x, rows, self.inputs, &self.weight_t, self.outputs);
+        for row in out.chunks_exact_mut(self.outputs) {
+            for (v, b) in row.iter_mut().zip(&self.bias) {
+                *v += b;
+            }
+        }
+        out
+    }
+}
+
+/// AllenNLP `FeedForward` with ReLU after every layer (dropout is off at inference). The first
+/// layer is kept as column blocks of its weight (each transposed, `width × out`), applied to
+/// the parts of its input separately.
 struct FeedForward {
-    layers: Vec<Linear>,
-    /// The first layer's weight split into column blocks, each transposed to `(width, out)`
-    /// for `x·block`, made once at load.
-    first_blocks: Vec<Tensor>,
+    first_blocks: Vec<Vec<f32>>,
+    first_bias: Vec<f32>,
+    hidden: usize,
+    rest: Vec<Affine>,
 }
 
 impl FeedForward {
@@ -31,56 +108,62 @@ impl FeedForward {
         first_widths: &[usize],
     ) -> Result<Self> {
         debug_assert_eq!(first_widths.iter().sum::<usize>(), input);
-        let mut layers = Vec::with_capacity(hidden.len());
-        let mut inp = input;
-        for (i, &out) in hidden.iter().enumerate() {
-            layers.push(linear(
-                state,
-                &format!("{prefix}._linear_layers.{i}"),
-                out,
-                inp,
-            )?);
-            inp = out;
-        }
-        let weight = layers[0].weight();
+        let first = &format!("{prefix}._linear_layers.0");
+        let weight = state.get(&format!("{first}.weight"), &[hidden[0], input])?;
         let mut first_blocks = Vec::with_capacity(first_widths.len());
         let mut start = 0;
         for &width in first_widths {
-            first_blocks.push(weight.narrow(1, start, width)?.t()?.contiguous()?);
+            first_blocks.push(
+                weight
+                    .narrow(1, start, width)?
+                    .t()?
+                    .contiguous()?
+                    .flatten_all()?
+                    .to_vec1()?,
+            );
             start += width;
         }
+        let first_bias = state
+            .get(&format!("{first}.bias"), &[hidden[0]])?
+            .to_vec1()?;
+        let rest = hidden
+            .windows(2)
+            .enumerate()
+            .map(|(i, pair)| {
+                Affine::load(
+                    state,
+                    &format!("{prefix}._linear_layers.{}", i + 1),
+                    pair[1],
+                    pair[0],
+                )
+            })
+            .collect::<Result<_>>()?;
         Ok(FeedForward {
-            layers,
             first_blocks,
+            first_bias,
+            hidden: hidden[0],
+            rest,
         })
     }
 
-    fn first_bias(&self) -> Tensor {
-        self.layers[0].bias().expect("loaded with bias").clone()
+    /// `x` (rows of the first block's width) times the first layer's column block `block`.
+    fn first_block(&self, block: usize, x: &[f32], rows: usize) -> Vec<f32> {
+        let width = self.first_blocks[block].len() / self.hidden;
+        matmul(x, rows, width, &self.first_blocks[block], self.hidden)
     }
 
     /// Layers 1.. on the ReLU'd output of layer 0.
-    fn rest(&self, mut x: Tensor) -> Result<Tensor> {
-        for layer in &self.layers[1..] {
-            x = layer.forward(&x)?.relu()?;
+    fn rest(&self, mut x: Vec<f32>, rows: usize) -> Vec<f32> {
+        for layer in &self.rest {
+            x = layer.forward(&x, rows);
+            relu(&mut x);
         }
-        Ok(x)
+        x
     }
 
     fn output_dim(&self) -> usize {
-        self.layers
-            .last()
-            .expect("at least one layer")
-            .weight()
-            .dims()[0]
+        self.rest.last().map_or(self.hidden, |layer| layer.outputs)
     }
-}
-
-fn linear(state: &StateDict, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
-    Ok(Linear::new(
-        state.get(&format!("{prefix}.weight"), &[out, inp])?,
-        Some(state.get(&format!("{prefix}.bias"), &[out])?),
-    ))
 }
 
 /// `(subject span, object span, relation label index)`; spans are `(start, end)` word indices.
@@ -103,13 +186,14 @@ pub struct DygieHeads {
     spans_per_word: f64,
     hidden: usize,
     feature_size: usize,
-    width_embeddings: Tensor,
+    /// `num_width_embeddings × feature_size` row-major.
+    width_embeddings: Vec<f32>,
     ner_ff: FeedForward,
-    ner_out: Linear,
+    ner_out: Affine,
     mention_ff: FeedForward,
-    mention_out: Linear,
+    mention_out: Affine,
     relation_ff: FeedForward,
-    relation_out: Linear,
+    relation_out: Affine,
 }
 
 impl DygieHeads {
@@ -134,7 +218,7 @@ impl DygieHeads {
             dims,
             &span_blocks,
         )?;
-        let ner_out = linear(
+        let ner_out = Affine::load(
             state,
             &format!("{ner}.1._module"),
             labels.ner.len() - 1,
@@ -147,7 +231,7 @@ impl DygieHeads {
             dims,
             &span_blocks,
         )?;
-        let mention_out = linear(state, &format!("{mention}.1._module"), 1, last)?;
+        let mention_out = Affine::load(state, &format!("{mention}.1._module"), 1, last)?;
         let relation_ff = FeedForward::load(
             state,
             &format!("_relation._relation_feedforwards.{model_type}__relation_labels"),
@@ -155,7 +239,7 @@ impl DygieHeads {
             dims,
             &[span_dim, span_dim, span_dim],
         )?;
-        let relation_out = linear(
+        let relation_out = Affine::load(
             state,
             &format!("_relation._relation_scorers.{model_type}__relation_labels"),
             labels.relation.len(),
@@ -166,10 +250,13 @@ impl DygieHeads {
             spans_per_word: config.spans_per_word,
             hidden,
             feature_size: config.feature_size,
-            width_embeddings: state.get(
-                "_endpoint_span_extractor._span_width_embedding.weight",
-                &[config.num_width_embeddings, config.feature_size],
-            )?,
+            width_embeddings: state
+                .get(
+                    "_endpoint_span_extractor._span_width_embedding.weight",
+                    &[config.num_width_embeddings, config.feature_size],
+                )?
+                .flatten_all()?
+                .to_vec1()?,
             ner_ff,
             ner_out,
             mention_ff,
@@ -196,12 +283,12 @@ impl DygieHeads {
         (k as usize).max(1)
     }
 
-    /// Predict entities and relations from word vectors `(n_words, H)`.
-    pub fn predict(&self, words: &Tensor) -> Result<Predictions> {
-        let (n_words, hidden) = words.dims2()?;
-        if hidden != self.hidden {
+    /// Predict entities and relations from word vectors (`n_words × H` row-major).
+    pub fn predict(&self, words: &[f32], n_words: usize) -> Result<Predictions> {
+        if words.len() != n_words * self.hidden {
             return Err(EvalError::Invalid(format!(
-                "word vectors of size {hidden}, expected {}",
+                "{} word-vector values for {n_words} words, expected {} each",
+                words.len(),
                 self.hidden
             )));
         }
@@ -213,31 +300,17 @@ impl DygieHeads {
             });
         }
         let spans = self.spans(n_words);
-        let device = Device::Cpu;
-        let starts = Tensor::from_vec(
-            spans.iter().map(|s| s.0 as u32).collect::<Vec<_>>(),
-            spans.len(),
-            &device,
-        )?;
-        let ends = Tensor::from_vec(
-            spans.iter().map(|s| s.1 as u32).collect::<Vec<_>>(),
-            spans.len(),
-            &device,
-        )?;
-        let widths = Tensor::from_vec(
-            spans.iter().map(|s| (s.1 - s.0) as u32).collect::<Vec<_>>(),
-            spans.len(),
-            &device,
-        )?;
 
         // NER: label = argmax over [0 (null), logits…], first maximum wins.
-        let ner_hidden = self.span_first_layer(&self.ner_ff, words, &starts, &ends, &widths)?;
-        let ner_logits: Vec<Vec<f32>> = self
+        let ner_hidden = self.span_first_layer(&self.ner_ff, words, n_words, &spans);
+        let ner_logits = self
             .ner_out
-            .forward(&self.ner_ff.rest(ner_hidden)?)?
-            .to_vec2()?;
+            .forward(&self.ner_ff.rest(ner_hidden, spans.len()), spans.len());
         let mut entities = Vec::new();
-        for (span, logits) in spans.iter().zip(&ner_logits) {
+        for (span, logits) in spans
+            .iter()
+            .zip(ner_logits.chunks_exact(self.ner_out.outputs))
+        {
             let label = argmax_with_null(logits);
             if label > 0 {
                 entities.push((span.0, span.1, label));
@@ -245,13 +318,11 @@ impl DygieHeads {
         }
 
         // Mention scores and top-k pruning (k highest, re-sorted into span order).
-        let mention_hidden =
-            self.span_first_layer(&self.mention_ff, words, &starts, &ends, &widths)?;
-        let mention_scores: Vec<f32> = self
-            .mention_out
-            .forward(&self.mention_ff.rest(mention_hidden)?)?
-            .squeeze(1)?
-            .to_vec1()?;
+        let mention_hidden = self.span_first_layer(&self.mention_ff, words, n_words, &spans);
+        let mention_scores = self.mention_out.forward(
+            &self.mention_ff.rest(mention_hidden, spans.len()),
+            spans.len(),
+        );
         let k = self.spans_to_keep(n_words).min(spans.len());
         let mut order: Vec<usize> = (0..spans.len()).collect();
         // Stable: among equal scores the earlier span ranks first.
@@ -259,7 +330,7 @@ impl DygieHeads {
         let mut top: Vec<usize> = order[..k].to_vec();
         top.sort_unstable();
 
-        let relations = self.relations(words, &spans, &top, &mention_scores)?;
+        let relations = self.relations(words, &spans, &top, &mention_scores);
         Ok(Predictions {
             entities,
             relations,
@@ -267,68 +338,57 @@ impl DygieHeads {
         })
     }
 
-    /// ReLU(A·x_s + B·x_e + C·w + b) for every span.
+    /// ReLU(((A·x_s + B·x_e) + C·w) + b) for every span, `spans × hidden`.
     fn span_first_layer(
         &self,
         ff: &FeedForward,
-        words: &Tensor,
-        starts: &Tensor,
-        ends: &Tensor,
-        widths: &Tensor,
-    ) -> Result<Tensor> {
-        let blocks = &ff.first_blocks;
-        let from_start = words.matmul(&blocks[0])?;
-        let from_end = words.matmul(&blocks[1])?;
-        let from_width = self.width_embeddings.matmul(&blocks[2])?;
-        let sum = ((from_start.index_select(starts, 0)? + from_end.index_select(ends, 0)?)?
-            + from_width.index_select(widths, 0)?)?;
-        Ok(sum.broadcast_add(&ff.first_bias())?.relu()?)
+        words: &[f32],
+        n_words: usize,
+        spans: &[(usize, usize)],
+    ) -> Vec<f32> {
+        let hid = ff.hidden;
+        let from_start = ff.first_block(0, words, n_words);
+        let from_end = ff.first_block(1, words, n_words);
+        let widths = self.width_embeddings.len() / self.feature_size;
+        let from_width = ff.first_block(2, &self.width_embeddings, widths);
+        let mut out = vec![0f32; spans.len() * hid];
+        for (row, &(start, end)) in out.chunks_exact_mut(hid).zip(spans) {
+            let s = &from_start[start * hid..(start + 1) * hid];
+            let e = &from_end[end * hid..(end + 1) * hid];
+            let w = &from_width[(end - start) * hid..(end - start + 1) * hid];
+            for ((((o, s), e), w), b) in row.iter_mut().zip(s).zip(e).zip(w).zip(&ff.first_bias) {
+                *o = (((s + e) + w) + b).max(0.0);
+            }
+        }
+        out
     }
 
     /// Relation labels for every ordered pair of kept spans (self-pairs included).
     fn relations(
         &self,
-        words: &Tensor,
+        words: &[f32],
         spans: &[(usize, usize)],
         top: &[usize],
         mention_scores: &[f32],
-    ) -> Result<Vec<SpanRelation>> {
-        let device = Device::Cpu;
+    ) -> Vec<SpanRelation> {
+        let (h, f) = (self.hidden, self.feature_size);
+        let span_dim = 2 * h + f;
         let k = top.len();
-        let top_starts = Tensor::from_vec(
-            top.iter().map(|&i| spans[i].0 as u32).collect::<Vec<_>>(),
-            k,
-            &device,
-        )?;
-        let top_ends = Tensor::from_vec(
-            top.iter().map(|&i| spans[i].1 as u32).collect::<Vec<_>>(),
-            k,
-            &device,
-        )?;
-        let top_widths = Tensor::from_vec(
-            top.iter()
-                .map(|&i| (spans[i].1 - spans[i].0) as u32)
-                .collect::<Vec<_>>(),
-            k,
-            &device,
-        )?;
         // g for the kept spans: (k, 2H + F).
-        let g = Tensor::cat(
-            &[
-                words.index_select(&top_starts, 0)?,
-                words.index_select(&top_ends, 0)?,
-                self.width_embeddings.index_select(&top_widths, 0)?,
-            ],
-            1,
-        )?;
-        let span_dim = 2 * self.hidden + self.feature_size;
-        let blocks = &self.relation_ff.first_blocks;
-        let from_subject = g.matmul(&blocks[0])?; // (k, hid)
-        let from_object = g.matmul(&blocks[1])?; // (k, hid)
-        let bias = self.relation_ff.first_bias();
-        let g_rows: Vec<Vec<f32>> = g.to_vec2()?;
+        let mut g = Vec::with_capacity(k * span_dim);
+        for &i in top {
+            let (start, end) = spans[i];
+            g.extend_from_slice(&words[start * h..(start + 1) * h]);
+            g.extend_from_slice(&words[end * h..(end + 1) * h]);
+            g.extend_from_slice(&self.width_embeddings[(end - start) * f..(end - start + 1) * f]);
+        }
+        let ff = &self.relation_ff;
+        let hid = ff.hidden;
+        let from_subject = ff.first_block(0, &g, k);
+        let from_object = ff.first_block(1, &g, k);
 
         let mut relations = Vec::new();
+        let labels = self.relation_out.outputs;
         // Rows of subjects in chunks, so the (pairs, 2H+F) product matrix stays small.
         let rows_per_chunk = (4096 / k.max(1)).max(1);
         let mut subject = 0;
@@ -336,23 +396,24 @@ impl DygieHeads {
             let rows = rows_per_chunk.min(k - subject);
             let mut products = Vec::with_capacity(rows * k * span_dim);
             for i in subject..subject + rows {
-                for row_j in &g_rows {
-                    products.extend(g_rows[i].iter().zip(row_j).map(|(a, b)| a * b));
+                let row_i = &g[i * span_dim..(i + 1) * span_dim];
+                for row_j in g.chunks_exact(span_dim) {
+                    products.extend(row_i.iter().zip(row_j).map(|(a, b)| a * b));
                 }
             }
-            let products = Tensor::from_vec(products, (rows * k, span_dim), &device)?;
-            let from_product = products.matmul(&blocks[2])?.reshape((rows, k, ()))?;
-            let first = from_product
-                .broadcast_add(&from_subject.narrow(0, subject, rows)?.unsqueeze(1)?)?
-                .broadcast_add(&from_object.unsqueeze(0)?)?
-                .broadcast_add(&bias)?
-                .relu()?
-                .reshape((rows * k, ()))?;
-            let scores: Vec<Vec<f32>> = self
+            let mut first = ff.first_block(2, &products, rows * k);
+            for (pair, row) in first.chunks_exact_mut(hid).enumerate() {
+                let (i, j) = (subject + pair / k, pair % k);
+                let s = &from_subject[i * hid..(i + 1) * hid];
+                let o = &from_object[j * hid..(j + 1) * hid];
+                for (((v, s), o), b) in row.iter_mut().zip(s).zip(o).zip(&ff.first_bias) {
+                    *v = (((*v + s) + o) + b).max(0.0);
+                }
+            }
+            let scores = self
                 .relation_out
-                .forward(&self.relation_ff.rest(first)?)?
-                .to_vec2()?;
-            for (pair, row) in scores.iter().enumerate() {
+                .forward(&ff.rest(first, rows * k), rows * k);
+            for (pair, row) in scores.chunks_exact(labels).enumerate() {
                 let (i, j) = (subject + pair / k, pair % k);
                 // relation_scores += m_i + m_j (the pair sum first, as PyTorch adds it).
                 let mention_sum = mention_scores[top[i]] + mention_scores[top[j]];
@@ -364,7 +425,7 @@ impl DygieHeads {
             }
             subject += rows;
         }
-        Ok(relations)
+        relations
     }
 }
 

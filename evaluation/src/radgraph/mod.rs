@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use candle_core::{Device, Tensor};
 use serde::Serialize;
 
 use crate::error::{EvalError, Result};
@@ -236,8 +235,11 @@ impl RadGraph {
                         break;
                     };
                     let graph = self
-                        .word_vectors(indexed, &hidden[i])
-                        .and_then(|vectors| self.heads.predict(&vectors))
+                        .heads
+                        .predict(
+                            &self.word_vectors(indexed, &hidden[i]),
+                            indexed.offsets.len(),
+                        )
                         .map(|predictions| self.graph(words, &predictions));
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(graph);
                 });
@@ -259,11 +261,14 @@ impl RadGraph {
             .encode(std::iter::once(&indexed))?
             .pop()
             .expect("one report");
-        let vectors = self.word_vectors(&indexed, &hidden)?;
-        let predictions = self.heads.predict(&vectors)?;
+        let vectors = self.word_vectors(&indexed, &hidden);
+        let predictions = self.heads.predict(&vectors, indexed.offsets.len())?;
         let graph = self.graph(&words, &predictions);
         Ok(Trace {
-            word_vectors: vectors.to_vec2()?,
+            word_vectors: vectors
+                .chunks(self.encoder.hidden_size())
+                .map(<[f32]>::to_vec)
+                .collect(),
             words,
             indexed,
             predictions,
@@ -300,7 +305,7 @@ impl RadGraph {
     }
 
     /// Mean of each word's piece vectors; zeros for a word without pieces.
-    fn word_vectors(&self, indexed: &IndexedWords, hidden: &[f32]) -> Result<Tensor> {
+    fn word_vectors(&self, indexed: &IndexedWords, hidden: &[f32]) -> Vec<f32> {
         let h = self.encoder.hidden_size();
         let mut out = vec![0f32; indexed.offsets.len() * h];
         for (w, offset) in indexed.offsets.iter().enumerate() {
@@ -317,11 +322,7 @@ impl RadGraph {
                 }
             }
         }
-        Ok(Tensor::from_vec(
-            out,
-            (indexed.offsets.len(), h),
-            &Device::Cpu,
-        )?)
+        out
     }
 
     /// The package's JSON (`get_entity`): entities in span order; a relation is kept only if its
