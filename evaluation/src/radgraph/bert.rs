@@ -1,7 +1,9 @@
 //! BERT encoder (Hugging Face `BertModel`, last hidden state), f32, CPU.
 //!
-//! Weights come from the archive through candle's pickle reader; the forward pass calls the
-//! `gemm` crate (candle's own CPU matrix kernels) directly on packed buffers so that it can:
+//! Weights come from the archive through candle's pickle reader. The dense layers run on Intel
+//! AMX tiles at f32 accuracy where the CPU has them ([`super::amx`], see [`Matmul`]), else on the
+//! `gemm` crate (candle's own CPU matrix kernels); the forward pass calls them directly on packed
+//! buffers so that it can:
 //! run each segment's attention on its own length (no padding, so no mask is needed and nothing
 //! is computed for padding), pack the segments of many reports into one matrix for the dense
 //! layers, and spread groups of segments over the worker threads with single-threaded kernels

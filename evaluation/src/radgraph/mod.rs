@@ -1,6 +1,7 @@
-//! RadGraph inference identical to the `radgraph` package 0.1.18 (`RadGraph(...)(reports)`), CPU,
-//! f32: weights read with candle's pickle reader, the DyGIE heads on candle tensors, the BERT
-//! encoder on candle's `gemm` kernels directly ([`bert`]).
+//! RadGraph inference identical to the `radgraph` package 0.1.18 (`RadGraph(...)(reports)`), CPU:
+//! weights read with candle's pickle reader; the BERT encoder ([`bert`]) on `gemm`'s f32 kernels
+//! or, on CPUs with AMX, on f32-accurate split-bf16 tile products; the DyGIE heads on plain
+//! buffers ([`dygie`]).
 //!
 //! Pipeline: preprocessing (v1 regex or XL `wordpunct`) → per-word WordPiece → `[CLS] … [SEP]`
 //! folded into `max_length` segments → BERT once per segment → word vector = mean of its pieces →
