@@ -1,7 +1,7 @@
 //! BERT encoder (Hugging Face `BertModel`, last hidden state), f32, CPU.
 //!
 //! Weights come from the archive through candle's pickle reader. The dense layers run on Intel
-//! AMX tiles at f32 accuracy where the CPU has them ([`super::amx`], see [`Matmul`]), else on the
+//! AMX tiles at f32 accuracy where the CPU has them (see [`Matmul`]), else on the
 //! `gemm` crate (candle's own CPU matrix kernels); the forward pass calls them directly on packed
 //! buffers so that it can:
 //! run each segment's attention on its own length (no padding, so no mask is needed and nothing
