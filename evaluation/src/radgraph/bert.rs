@@ -662,13 +662,33 @@ fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Paral
 #[inline(always)]
 fn layer_norm(x: &mut [f32], norm: &Norm, h: usize) {
     for row in x.chunks_exact_mut(h) {
-        let mean = row.iter().sum::<f32>() / h as f32;
-        let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let mean = lane_sum(row, |v| v) / h as f32;
+        let variance = lane_sum(row, |v| (v - mean) * (v - mean)) / h as f32;
         let rstd = 1.0 / (variance + norm.eps).sqrt();
         for ((v, g), b) in row.iter_mut().zip(&norm.weight).zip(&norm.bias) {
             *v = (*v - mean) * rstd * g + b;
         }
     }
+}
+
+/// A sum in 16 interleaved partial sums (one vector register's lanes), then added up: the
+/// order vectorised reductions use, as PyTorch's own kernels do, instead of a strictly serial
+/// sum that the compiler may not reorder.
+#[inline(always)]
+fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
+    const LANES: usize = 16;
+    let mut lanes = [0f32; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane += term(*v);
+        }
+    }
+    for (lane, v) in lanes.iter_mut().zip(rest) {
+        *lane += term(*v);
+    }
+    lanes.iter().sum()
 }
 
 /// Exact GELU, `x · ½ · (1 + erf(x / √2))`, as `torch.nn.functional.gelu`.
