@@ -6,7 +6,8 @@
 # JSON line per implementation (reports/s over annotation, model load excluded; process peak RSS
 # from /usr/bin/time), the throughput ratio and the output agreement.
 #
-#   bench/radgraph/run.sh            # THREADS=2 LIMIT=1000 ROUNDS=5 by default
+#   bench/radgraph/run.sh            # THREADS=2 LIMIT=1000 ROUNDS=5 MATMUL=auto by default
+#   MATMUL=auto,f32,amx-bf16x3 bench/radgraph/run.sh   # several encoder kernel choices side by side
 #
 # Needs the pinned venv of tests/fixtures/radgraph/requirements.txt at $RADGRAPH_VENV.
 set -euo pipefail
@@ -16,6 +17,7 @@ MODEL_ROOT=${MODEL_ROOT:-$HOME/.cache/raddraft/bench-radgraph-base}
 THREADS=${THREADS:-2}
 LIMIT=${LIMIT:-1000}
 ROUNDS=${ROUNDS:-5}
+MATMUL=${MATMUL:-auto}
 OUT=bench/out/radgraph
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/raddraft-target}
 
@@ -24,7 +26,10 @@ cargo build --release -q -p raddraft-eval --example radgraph_bench
 mkdir -p "$OUT"
 echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, threads=$THREADS, $(date -u +%F), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$RADGRAPH_VENV/bin/python" bench/radgraph/run.py "$MODEL_ROOT" "$CARGO_TARGET_DIR/release/examples/radgraph_bench" "$OUT" \
-  --threads "$THREADS" --reports "$LIMIT" --rounds "$ROUNDS"
-"$RADGRAPH_VENV/bin/python" bench/radgraph/compare.py "$OUT/raddraft.jsonl" "$OUT/package.jsonl" \
-  --model-root "$MODEL_ROOT" --reports "$MODEL_ROOT/reports.jsonl" 2>/dev/null | grep "^{"
+  --threads "$THREADS" --reports "$LIMIT" --rounds "$ROUNDS" --matmul "$MATMUL"
+for kernels in ${MATMUL//,/ }; do
+  echo "# $kernels against the package:"
+  "$RADGRAPH_VENV/bin/python" bench/radgraph/compare.py "$OUT/raddraft-$kernels.jsonl" "$OUT/package.jsonl" \
+    --model-root "$MODEL_ROOT" --reports "$MODEL_ROOT/reports.jsonl" 2>/dev/null | grep "^{"
+done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
