@@ -385,6 +385,22 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
             .args(["--bootstrap", BOOTSTRAP, "--json"]),
     );
     let eval: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The encoder's kernels are stated; f32 kernels give the same scores (the fixture's decisions
+    // are far from ties), whichever `auto` picked on this CPU.
+    let auto_kernels = eval["radgraph"]["model"]["matmul"].as_str().unwrap();
+    assert!(["f32", "amx-bf16x6"].contains(&auto_kernels), "{auto_kernels}");
+    let f32_output = succeed(
+        raddraft()
+            .arg("eval")
+            .arg("--pairs")
+            .arg(&pairs_path)
+            .arg("--radgraph-model")
+            .arg(&radgraph)
+            .args(["--matmul", "f32", "--bootstrap", BOOTSTRAP, "--json"]),
+    );
+    let f32_eval: Value = serde_json::from_slice(&f32_output.stdout).unwrap();
+    assert_eq!(f32_eval["radgraph"]["model"]["matmul"], "f32");
+    assert_eq!(f32_eval["metrics"], eval["metrics"]);
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(results.join("summary.json")).unwrap())
             .unwrap();
