@@ -388,7 +388,10 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
     // The encoder's kernels are stated; f32 kernels give the same scores (the fixture's decisions
     // are far from ties), whichever `auto` picked on this CPU.
     let auto_kernels = eval["radgraph"]["model"]["matmul"].as_str().unwrap();
-    assert!(["f32", "amx-bf16x6"].contains(&auto_kernels), "{auto_kernels}");
+    assert!(
+        ["f32", "amx-bf16x6"].contains(&auto_kernels),
+        "{auto_kernels}"
+    );
     let f32_output = succeed(
         raddraft()
             .arg("eval")
