@@ -128,6 +128,16 @@ export interface WindowPreset {
   explanation: string | null;
 }
 
+/** One VOI LUT Sequence item: input `first_mapped + i` (a modality value) maps to `entries[i]`,
+ * out of 2^bits − 1; inputs beyond either end take the end entry. */
+export interface VoiLutPreset {
+  explanation: string | null;
+  first_mapped: number;
+  bits: number;
+  /** 1 to 65,536 entries. */
+  entries: number[];
+}
+
 export interface TagRow {
   tag: string;
   name: string;
@@ -141,7 +151,12 @@ export interface ImageHeader {
   bits_stored: number;
   photometric: string;
   windows: WindowPreset[];
+  /** VOI LUT Function (0028,1056) of the windows. */
+  voi_function: 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+  /** A VOI LUT Sequence is present (even if none of its items is usable). */
   voi_lut: boolean;
+  /** The usable VOI LUT Sequence items, in order. */
+  voi_luts: VoiLutPreset[];
   tags: TagRow[];
 }
 
@@ -336,7 +351,10 @@ export interface Pixels {
   columns: number;
   bitsStored: number;
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
-  /** Stored values after the Modality LUT, row-major. */
+  /** Added to the modality value to make it non-negative (signed data); windows and VOI LUTs
+   * apply to `data[i] - valueOffset`. */
+  valueOffset: number;
+  /** Values after the Modality LUT stage (plus `valueOffset`), row-major. */
   data: Uint16Array;
 }
 
@@ -371,6 +389,11 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
   const bitsStored = headerNumber(response, 'x-bits-stored', url);
   const photometricHeader = response.headers.get('x-photometric');
   const photometric = photometricHeader === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+  const offsetHeader = response.headers.get('x-value-offset');
+  const valueOffset = offsetHeader === null ? 0 : Number(offsetHeader);
+  if (!Number.isInteger(valueOffset) || valueOffset < 0 || valueOffset > 65535) {
+    throw new ImageFetchError(`${url}: header x-value-offset is "${offsetHeader}"`);
+  }
   const buffer = await response.arrayBuffer();
   if (buffer.byteLength !== rows * columns * 2) {
     throw new ImageFetchError(
@@ -378,5 +401,5 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
     );
   }
   // Little-endian on the wire; every platform Tauri runs on is little-endian too.
-  return { rows, columns, bitsStored, photometric, data: new Uint16Array(buffer) };
+  return { rows, columns, bitsStored, photometric, valueOffset, data: new Uint16Array(buffer) };
 }

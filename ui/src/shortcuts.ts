@@ -39,7 +39,7 @@ export const SHORTCUTS: Shortcut[] = [
   { id: 'pan-right', keys: 'Shift+→', description: 'Pan right', group: 'Viewer', match: (e) => e.shiftKey && e.key === 'ArrowRight' },
   { id: 'pan-up', keys: 'Shift+↑', description: 'Pan up', group: 'Viewer', match: (e) => e.shiftKey && e.key === 'ArrowUp' },
   { id: 'pan-down', keys: 'Shift+↓', description: 'Pan down', group: 'Viewer', match: (e) => e.shiftKey && e.key === 'ArrowDown' },
-  { id: 'preset', keys: '1–9', description: 'Window presets from the DICOM header (last: full range)', group: 'Viewer', match: (e) => /^[1-9]$/.test(e.key) && !e.ctrlKey && !e.altKey && !e.metaKey },
+  { id: 'preset', keys: '1–9', description: 'Presets: the DICOM header windows, then its VOI LUTs (last: full range)', group: 'Viewer', match: (e) => /^[1-9]$/.test(e.key) && !e.ctrlKey && !e.altKey && !e.metaKey },
   { id: 'tags', keys: 't', description: 'DICOM tag browser', group: 'Viewer', match: plain('t') },
   { id: 'draft', keys: 'Ctrl+Enter', description: 'Draft (or regenerate) with the selected model', group: 'Report', match: ctrl('Enter'), inTextFields: true },
   { id: 'cancel-draft', keys: 'Ctrl+.', description: 'Cancel the running draft', group: 'Report', match: ctrl('.'), inTextFields: true },

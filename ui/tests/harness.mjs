@@ -81,11 +81,13 @@ export async function openApp(browser, scenario = {}) {
         headers: {
           'content-type': 'application/octet-stream',
           'access-control-allow-origin': '*',
-          'access-control-expose-headers': 'x-rows, x-columns, x-bits-stored, x-photometric',
+          'access-control-expose-headers': 'x-rows, x-columns, x-bits-stored, x-photometric, x-value-offset',
           'x-rows': String(IMAGE.rows),
           'x-columns': String(IMAGE.columns),
           'x-bits-stored': String(IMAGE.bitsStored),
           'x-photometric': 'MONOCHROME2',
+          // scenario.valueOffset: the band values stand for signed values band − offset.
+          ...(scenario.valueOffset === undefined ? {} : { 'x-value-offset': String(scenario.valueOffset) }),
         },
         body: syntheticPixels(),
       });

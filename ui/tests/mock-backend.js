@@ -1,7 +1,8 @@
 // In-page stand-in for the Tauri shell, loaded before the app by tests/harness.mjs: answers the
 // IPC contract's commands through @tauri-apps/api's mockIPC from a small in-memory store, emits
 // the draft events, and records every call in window.__mock.calls for the tests to inspect.
-// window.__scenario (set by the test before the page loads) can make chosen commands fail.
+// window.__scenario (set by the test before the page loads) can make chosen commands fail and
+// replace fields of the image header.
 import { mockConvertFileSrc, mockIPC, mockWindows } from '/@tauri/mocks.js';
 
 const scenario = window.__scenario ?? {};
@@ -166,6 +167,7 @@ const handlers = {
     return { added: paths.length - problems.length, present: 0, problems };
   },
   study_detail: ({ study }) => studyDetail(study),
+  // scenario.header replaces fields of this header (windows, voi_function, voi_luts …).
   image_header: () => ({
     rows: 64,
     columns: 256,
@@ -175,12 +177,15 @@ const handlers = {
       { center: 2048, width: 4096, explanation: 'FULL' },
       { center: 1500, width: 1000, explanation: 'NARROW' },
     ],
+    voi_function: 'LINEAR',
     voi_lut: false,
+    voi_luts: [],
     tags: [
       { tag: '(0008,0060)', name: 'Modality', vr: 'CS', value: 'DX' },
       { tag: '(0010,0010)', name: 'PatientName', vr: 'PN', value: 'DOE^JANE' },
       { tag: '(0028,1050)', name: 'WindowCenter', vr: 'DS', value: '2048\\1500' },
     ],
+    ...scenario.header,
   }),
   list_models: () => [{ name: 'demo', directory: '/models/demo', image_size: 224, demo_warning: 'Demo checkpoint: random weights, not a real model.', weights_sha256: 'cd'.repeat(32) }],
   add_model: ({ dir, name }) => ({ name: name ?? 'added', directory: dir, image_size: 448, demo_warning: null, weights_sha256: 'ef'.repeat(32) }),

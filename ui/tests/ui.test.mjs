@@ -1,6 +1,7 @@
 // Front-end tests: the built app in headless Debian chromium with the Tauri IPC mocked.
-// Covers the worklist, window/level by drag (pixel values read back from the WebGL canvas), the
-// edit → sign → read-only flow, AI-text marking, the RadGraph colouring and verbatim errors.
+// Covers the worklist, window/level by drag, SIGMOID header windows and VOI LUT presets on signed
+// values (pixel values read back from the WebGL canvas), the edit → sign → read-only flow,
+// AI-text marking, the RadGraph colouring and verbatim errors.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { IMAGE, calls, canvasValues, frames, launchBrowser, openApp } from './harness.mjs';
@@ -144,6 +145,116 @@ test('window/level by left-drag changes the rendered pixel values as the DICOM w
     await frames(page);
     assert.deepEqual(await windowOverlay(page), { center: 1500, width: 1000 });
     assertGreys(await canvasValues(page, points), { center: 1500, width: 1000 }, 'preset 2');
+  });
+});
+
+/** Expected 8-bit greys of the four bands from a fraction function of the modality value. */
+function assertFractions(actual, fraction, label, offset = 0) {
+  const expected = IMAGE.bands.map((v) => Math.round(fraction(v - offset) * 255));
+  actual.forEach((value, i) =>
+    assert.ok(Math.abs(value - expected[i]) <= 2, `${label}: band ${i} grey ${value}, expected ${expected[i]}`),
+  );
+}
+
+/** PS3.3 C.11.2.1.2.1 LINEAR and C.11.2.1.3.1 SIGMOID, written out independently of the UI. */
+const linear = (center, width) => (x) => Math.min(1, Math.max(0, (x - (center - 0.5)) / (width - 1) + 0.5));
+const sigmoid = (center, width) => (x) => 1 / (1 + Math.exp((-4 * (x - center)) / width));
+
+async function openViewer(page) {
+  await page.locator('table.studies tbody tr[data-study-id="1"] button.link').click();
+  await page.locator('canvas.image-canvas[data-loaded="true"]').waitFor();
+  assert.equal(await page.locator('canvas.image-canvas').getAttribute('data-renderer'), 'webgl2');
+}
+
+async function overlayLine(page) {
+  return (await page.getByTestId('window-overlay').innerText()).split('\n')[0];
+}
+
+const presetOptions = (page) => page.getByLabel('Window preset').locator('option').allInnerTexts();
+
+/** Drags with the window/level button: left 200 px, down 50 px. */
+async function dragWindowLevel(page) {
+  const box = await page.locator('canvas.image-canvas').boundingBox();
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down({ button: 'left' });
+  await page.mouse.move(x - 100, y + 25, { steps: 4 });
+  await page.mouse.move(x - 200, y + 50, { steps: 4 });
+  await page.mouse.up({ button: 'left' });
+}
+
+test('a SIGMOID header window renders by the DICOM sigmoid, and dragging keeps the function', async () => {
+  const header = { voi_function: 'SIGMOID', windows: [{ center: 2000, width: 1500, explanation: 'SOFT' }] };
+  await withApp({ header }, async ({ page }) => {
+    await openViewer(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('SIGMOID'));
+    assert.equal(await overlayLine(page), 'C 2000 / W 1500 SIGMOID');
+    assert.deepEqual(await presetOptions(page), ['1. SOFT (C 2000 / W 1500 SIGMOID)', '2. Full dynamic range (C 2001 / W 3201)']);
+    await frames(page);
+    const points = await bandCentres(page);
+    const greys = await canvasValues(page, points);
+    assertFractions(greys, sigmoid(2000, 1500), 'SIGMOID header window');
+    // Not the LINEAR window of the same centre and width: the bands differ by tens of levels.
+    const asLinear = IMAGE.bands.map((v) => Math.round(linear(2000, 1500)(v) * 255));
+    assert.ok(Math.abs(greys[1] - asLinear[1]) > 10, `sigmoid ${greys} vs linear ${asLinear}`);
+
+    await dragWindowLevel(page);
+    assert.equal(await overlayLine(page), 'C 2200 / W 700 SIGMOID');
+    await frames(page);
+    assertFractions(await canvasValues(page, points), sigmoid(2200, 700), 'after drag');
+  });
+});
+
+test('a VOI LUT preset renders through its table, on signed values, and a drag leaves it for a window', async () => {
+  // A square-root table over 4,096 inputs starting at −1000 (16 rows of the 256-wide texture),
+  // and a short table without an explanation. Band values stand for band − 2048.
+  const root = Array.from({ length: 4096 }, (_, i) => Math.round(4095 * Math.sqrt(i / 4095)));
+  const short = [10, 128, 250];
+  const header = {
+    windows: [{ center: 0, width: 4096, explanation: 'SIGNED FULL' }],
+    voi_lut: true,
+    voi_luts: [
+      { explanation: 'Square root', first_mapped: -1000, bits: 12, entries: root },
+      { explanation: null, first_mapped: -900, bits: 8, entries: short },
+    ],
+  };
+  const offset = 2048;
+  const table = (first, bits, entries) => (x) => entries[Math.min(entries.length - 1, Math.max(0, x - first))] / (2 ** bits - 1);
+  await withApp({ header, valueOffset: offset }, async ({ page }) => {
+    await openViewer(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 0 / W 4096'));
+    assert.deepEqual(await presetOptions(page), [
+      '1. SIGNED FULL (C 0 / W 4096)',
+      '2. VOI LUT: Square root',
+      '3. VOI LUT: VOI LUT 2',
+      '4. Full dynamic range (C -47 / W 3201)',
+    ]);
+    await frames(page);
+    const points = await bandCentres(page);
+    assertFractions(await canvasValues(page, points), linear(0, 4096), 'header window on signed values', offset);
+
+    await page.getByLabel('Window preset').selectOption('1');
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('VOI LUT: Square root'));
+    await frames(page);
+    const greys = await canvasValues(page, points);
+    assertFractions(greys, table(-1000, 12, root), 'square-root VOI LUT', offset);
+    assert.deepEqual(
+      IMAGE.bands.map((v) => Math.min(4095, Math.max(0, v - offset + 1000))),
+      [0, 152, 1352, 2552],
+      'the bands sample rows 0, 0, 5 and 9 of the table texture',
+    );
+
+    await page.getByLabel('Window preset').selectOption('2');
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('VOI LUT: VOI LUT 2'));
+    await frames(page);
+    assertFractions(await canvasValues(page, points), table(-900, 8, short), 'three-entry VOI LUT', offset);
+
+    // Dragging from a VOI LUT starts from the full dynamic range: C −47.5 / W 3201, LINEAR.
+    await dragWindowLevel(page);
+    assert.equal(await overlayLine(page), 'C 153 / W 2401');
+    await frames(page);
+    assertFractions(await canvasValues(page, points), linear(153, 2401), 'window dragged from the VOI LUT', offset);
   });
 });
 

@@ -106,6 +106,27 @@ fn lut_data_words(item: &Object) -> Option<Vec<u16>> {
     (!words.is_empty()).then_some(words)
 }
 
+/// One item of the VOI LUT Sequence (0028,3010) with its LUT Explanation (0028,3003).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct VoiLutItem {
+    pub explanation: Option<String>,
+    pub table: LookupTable,
+}
+
+/// Every item of the VOI LUT Sequence, in order: its table, or why it is unusable. The display
+/// rendering uses only the first; a viewer offers them all.
+pub(crate) fn voi_lut_items(obj: &Object, signed_input: bool) -> Vec<Result<VoiLutItem, String>> {
+    attrs::items(obj, tags::VOILUT_SEQUENCE)
+        .iter()
+        .map(|item| {
+            LookupTable::read(item, signed_input).map(|table| VoiLutItem {
+                explanation: attrs::text(item, tags::LUT_EXPLANATION),
+                table,
+            })
+        })
+        .collect()
+}
+
 /// The Modality LUT stage: stored values to modality values (e.g. log exposure, OD).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ModalityTransform {
@@ -144,6 +165,30 @@ pub struct Window {
     pub center: f64,
     pub width: f64,
     pub function: VoiFunction,
+}
+
+impl VoiFunction {
+    /// The defined term of VOI LUT Function (0028,1056).
+    pub fn dicom_name(self) -> &'static str {
+        match self {
+            VoiFunction::Linear => "LINEAR",
+            VoiFunction::LinearExact => "LINEAR_EXACT",
+            VoiFunction::Sigmoid => "SIGMOID",
+        }
+    }
+
+    /// VOI LUT Function (0028,1056) of a data set: LINEAR when absent; a term DICOM does not
+    /// define is an error (callers fall back to LINEAR).
+    pub(crate) fn read(obj: &Object) -> Result<VoiFunction, String> {
+        match attrs::text(obj, tags::VOILUT_FUNCTION).as_deref() {
+            None | Some("LINEAR") => Ok(VoiFunction::Linear),
+            Some("LINEAR_EXACT") => Ok(VoiFunction::LinearExact),
+            Some("SIGMOID") => Ok(VoiFunction::Sigmoid),
+            Some(other) => Err(format!(
+                "VOI LUT Function {other:?} is not defined by DICOM; using LINEAR"
+            )),
+        }
+    }
 }
 
 impl Window {
@@ -281,17 +326,10 @@ fn rescale(obj: &Object) -> ModalityTransform {
 fn first_window(obj: &Object, warnings: &mut Vec<String>) -> Option<Window> {
     let center = *attrs::floats(obj, tags::WINDOW_CENTER).first()?;
     let width = *attrs::floats(obj, tags::WINDOW_WIDTH).first()?;
-    let function = match attrs::text(obj, tags::VOILUT_FUNCTION).as_deref() {
-        None | Some("LINEAR") => VoiFunction::Linear,
-        Some("LINEAR_EXACT") => VoiFunction::LinearExact,
-        Some("SIGMOID") => VoiFunction::Sigmoid,
-        Some(other) => {
-            warnings.push(format!(
-                "VOI LUT Function {other:?} is not defined by DICOM; using LINEAR"
-            ));
-            VoiFunction::Linear
-        }
-    };
+    let function = VoiFunction::read(obj).unwrap_or_else(|problem| {
+        warnings.push(problem);
+        VoiFunction::Linear
+    });
     let minimum = if function == VoiFunction::Linear {
         1.0
     } else {

@@ -39,6 +39,7 @@ use raddraft_models::preprocess::{resize_gray8, resize_rgb8, ResizeFilter};
 
 pub use dicomdir::dicomdir_images;
 pub use error::IngestError;
+pub(crate) use lut::{voi_lut_items, ModalityTransform};
 pub use lut::{VoiFunction, Window};
 pub use meta::{
     DicomDate, Indication, IndicationSource, Patient, PatientSex, PixelEncoding, PixelSpacing,
@@ -160,6 +161,12 @@ impl Radiograph {
             lut::Voi::Window(window) => Some(*window),
             _ => None,
         }
+    }
+
+    /// The Modality LUT stage the display rendering applies: identity, rescale, or the first
+    /// usable Modality LUT Sequence table (an unusable one falls back to rescale, with a warning).
+    pub(crate) fn modality(&self) -> &ModalityTransform {
+        &self.presentation.modality
     }
 
     /// Renders a profile: 8-bit for `mimic-cxr-jpg` and `display`, 16-bit for `raw`.

@@ -1,5 +1,6 @@
 //! The header facts a viewer shows: window presets (Window Center / Width with their
-//! explanations), whether a VOI LUT is present, and the top-level attributes for a tag browser.
+//! explanations and the VOI LUT Function), the VOI LUT Sequence's tables, and the top-level
+//! attributes for a tag browser.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::OpenFileOptions;
 use serde::Serialize;
 
-use crate::dicom::{IngestError, Radiograph};
+use crate::dicom::{voi_lut_items, IngestError, Radiograph, VoiFunction};
 
 /// Longest attribute value shown in the tag browser, in characters.
 const MAX_VALUE_CHARS: usize = 256;
@@ -22,9 +23,28 @@ pub struct ImageHeader {
     pub bits_stored: u16,
     pub photometric: String,
     pub windows: Vec<WindowPreset>,
-    /// A VOI LUT Sequence is present (the `display` rendering uses it instead of the windows).
+    /// VOI LUT Function (0028,1056) of the windows: "LINEAR" (also when absent or not a DICOM
+    /// term), "LINEAR_EXACT" or "SIGMOID".
+    pub voi_function: &'static str,
+    /// A VOI LUT Sequence is present (the `display` rendering uses its first item instead of the
+    /// windows), even if none of its items is usable.
     pub voi_lut: bool,
+    /// Every usable item of the VOI LUT Sequence, in order; malformed items are left out.
+    pub voi_luts: Vec<VoiLutPreset>,
     pub tags: Vec<TagEntry>,
+}
+
+/// One VOI LUT Sequence item as a table: input `first_mapped + i` (a value after the Modality
+/// LUT stage) maps to `entries[i]`; inputs beyond either end take the end entry. The output
+/// range is 0 … 2^bits − 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiLutPreset {
+    /// LUT Explanation (0028,3003), when given.
+    pub explanation: Option<String>,
+    pub first_mapped: i64,
+    pub bits: u32,
+    /// 1 to 65,536 entries.
+    pub entries: Vec<u16>,
 }
 
 /// One Window Center / Width pair.
@@ -60,7 +80,9 @@ pub fn image_header(path: &Path) -> Result<ImageHeader, IngestError> {
             bits_stored: u16::from(pixels.bits_stored()),
             photometric: "MONOCHROME2".into(),
             windows: Vec::new(),
+            voi_function: VoiFunction::Linear.dicom_name(),
             voi_lut: false,
+            voi_luts: Vec::new(),
             tags: Vec::new(),
         });
     };
@@ -88,6 +110,17 @@ pub fn image_header(path: &Path) -> Result<ImageHeader, IngestError> {
             center,
             width,
             explanation: explanations.get(i).filter(|s| !s.is_empty()).cloned(),
+        })
+        .collect();
+    // The display rendering warns about an unusable first item; the others are skipped quietly.
+    let voi_luts = voi_lut_items(&object, meta.encoding.signed)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|item| VoiLutPreset {
+            explanation: item.explanation,
+            first_mapped: item.table.first_mapped,
+            bits: item.table.bits,
+            entries: item.table.entries,
         })
         .collect();
     let tags = object
@@ -126,7 +159,9 @@ pub fn image_header(path: &Path) -> Result<ImageHeader, IngestError> {
         bits_stored: meta.encoding.bits_stored,
         photometric: meta.encoding.photometric_interpretation.clone(),
         windows,
+        voi_function: VoiFunction::read(&object).unwrap_or_default().dicom_name(),
         voi_lut: presentation.voi_lut_sequence_items > 0,
+        voi_luts,
         tags,
     })
 }

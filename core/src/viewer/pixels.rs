@@ -1,45 +1,53 @@
-//! Pixel values for a viewer that windows and levels itself: one little-endian `u16` per pixel.
+//! Pixel values for a viewer that windows and levels itself: one little-endian `u16` per pixel,
+//! after the Modality LUT stage (rescale or Modality LUT Sequence).
 
-use crate::dicom::{Profile, Radiograph, RenderedImage};
+use crate::dicom::{ModalityTransform, Profile, Radiograph, RenderedImage};
 
 /// Pixel values ready to upload as a 16-bit texture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewerPixels {
     pub rows: u32,
     pub columns: u32,
-    /// Bits that carry the values (values are below 2^bits_stored).
+    /// Bits that carry the values (values are below 2^bits_stored): Bits Stored, the Modality
+    /// LUT's output bits, or enough for the largest rescaled value.
     pub bits_stored: u8,
     /// MONOCHROME1 (minimum is white) or MONOCHROME2.
     pub photometric: &'static str,
-    /// Added to the true value to make it non-negative (signed data); 0 otherwise. Window
-    /// centres from the header must be shifted by it.
+    /// Added to the true value to make it non-negative (signed data without a Modality LUT
+    /// stage); 0 otherwise. A viewer subtracts it before applying a window or a VOI LUT.
     pub value_offset: i32,
-    /// Whether the values are the Modality LUT's output. `false` only for a Modality LUT
-    /// Sequence, whose table this viewer path does not apply: the stored values are sent.
+    /// Whether the values are the Modality LUT stage's output. Always `true` now that a Modality
+    /// LUT Sequence's table is applied too (the shell still sends it as `x-modality-lut`).
     pub modality_applied: bool,
     /// `rows × columns` little-endian `u16`, row by row.
     pub le_bytes: Vec<u8>,
 }
 
-/// The values of `radiograph` after Modality Rescale (stored values when there is none): the
-/// unit Window Center / Width are given in. Rescaled values are rounded and clamped to 0–65535.
+/// The values of `radiograph` after its Modality LUT stage, the unit Window Center / Width and
+/// VOI LUT inputs are given in: the Modality LUT Sequence's table output, or the rescaled values
+/// (rounded and clamped to 0–65535), or the stored values when there is neither.
 pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
     let pixels = radiograph.pixels();
-    let meta = radiograph.meta();
-    let photometric = match meta.map(|m| m.encoding.photometric_interpretation.as_str()) {
+    let photometric = match radiograph
+        .meta()
+        .map(|m| m.encoding.photometric_interpretation.as_str())
+    {
         Some("MONOCHROME1") => "MONOCHROME1",
         _ => "MONOCHROME2",
     };
-    let presentation = meta.map(|m| &m.presentation);
-    let rescale = presentation.and_then(|p| match (p.rescale_slope, p.rescale_intercept) {
-        (Some(slope), Some(intercept)) if !p.modality_lut_sequence => {
-            (slope != 1.0 || intercept != 0.0).then_some((slope, intercept))
+    let (values, bits_stored, value_offset): (Vec<u16>, u8, i32) = match radiograph.modality() {
+        ModalityTransform::Lut(table) => {
+            // One lookup per code, then a table pass over the pixels.
+            let by_code: Vec<u16> = (0..1u32 << pixels.bits_stored())
+                .map(|code| table.lookup(f64::from(pixels.value(code as u16))))
+                .collect();
+            let values = pixels.map_codes(&by_code);
+            // Entries above 2^bits − 1 (a malformed table) widen the range rather than wrap.
+            let bits = u8::try_from(table.bits).unwrap_or(16);
+            let max = values.iter().copied().max().unwrap_or(0);
+            (values, bits.max(bits_for(max)), 0)
         }
-        _ => None,
-    });
-    let modality_applied = !presentation.is_some_and(|p| p.modality_lut_sequence);
-    let (values, bits_stored, value_offset): (Vec<u16>, u8, i32) = match rescale {
-        Some((slope, intercept)) => {
+        &ModalityTransform::Rescale { slope, intercept } if slope != 1.0 || intercept != 0.0 => {
             let values: Vec<u16> = pixels
                 .values()
                 .map(|v| {
@@ -51,7 +59,7 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
             let max = values.iter().copied().max().unwrap_or(0);
             (values, bits_for(max), 0)
         }
-        None => {
+        _ => {
             let offset = if pixels.is_signed() {
                 1i32 << (pixels.bits_stored() - 1)
             } else {
@@ -72,7 +80,7 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         bits_stored,
         photometric,
         value_offset,
-        modality_applied,
+        modality_applied: true,
         le_bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
 }

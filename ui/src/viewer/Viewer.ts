@@ -1,8 +1,11 @@
-// Framework-free 16-bit image viewer owning one canvas: the stored values go to the GPU once as
-// an R16UI texture and window/level, invert, zoom and pan are uniforms of an integer shader.
-// Without WebGL2 it falls back to a canvas-2D rendering with the same arithmetic.
+// Framework-free 16-bit image viewer owning one canvas: the values go to the GPU once as an R16UI
+// texture, a VOI LUT as a second R16UI texture, and window/level, VOI function, invert, zoom and
+// pan are uniforms of an integer shader. Without WebGL2 it falls back to a canvas-2D rendering
+// with the same arithmetic (windowing.ts).
 
-import { linearVoi, type Window } from './windowing';
+import { lutFraction, windowFraction, type VoiLut, type Window } from './windowing';
+
+const VOI_MODE = { LINEAR: 0, LINEAR_EXACT: 1, SIGMOID: 2, LUT: 3 } as const;
 
 const VERTEX_SHADER = `#version 300 es
 in vec2 corner;
@@ -18,28 +21,64 @@ void main() {
   gl_Position = vec4(clip.x, -clip.y, 0.0, 1.0);
 }`;
 
-// Linear VOI per DICOM PS3.3 C.11.2.1.2 on the integer stored value.
+/** Width of the VOI LUT texture: tables of up to 65,536 entries are laid out 256 wide, as
+ * MAX_TEXTURE_SIZE may be below 65,536. */
+const LUT_WIDTH = 256;
+
+// VOI per DICOM PS3.3 C.11.2 on the integer modality value (texture value − value offset): a
+// window (LINEAR C.11.2.1.2.1, LINEAR_EXACT and SIGMOID C.11.2.1.3; same formulas as
+// windowing.ts) or a VOI LUT table sampled from an integer texture.
 const FRAGMENT_SHADER = `#version 300 es
 precision highp float;
+precision highp int;
 precision highp usampler2D;
 uniform usampler2D pixels;
+uniform usampler2D lut;
+uniform int valueOffset;
+uniform int mode;
 uniform float center;
 uniform float width;
+uniform int lutFirst;
+uniform int lutLength;
+uniform float lutMax;
 uniform bool inverted;
 in vec2 imagePos;
 out vec4 colour;
+float windowed(float x) {
+  if (mode == ${VOI_MODE.LINEAR_EXACT}) {
+    if (x <= center - width / 2.0) return 0.0;
+    if (x > center + width / 2.0) return 1.0;
+    return (x - center) / width + 0.5;
+  }
+  if (mode == ${VOI_MODE.SIGMOID}) {
+    return 1.0 / (1.0 + exp(clamp(-4.0 * (x - center) / max(width, 1e-30), -80.0, 80.0)));
+  }
+  float c = center - 0.5;
+  float w = max(width, 1.0) - 1.0;
+  if (x <= c - w / 2.0) return 0.0;
+  if (x > c + w / 2.0) return 1.0;
+  return (x - c) / w + 0.5;
+}
 void main() {
   ivec2 size = textureSize(pixels, 0);
   ivec2 texel = clamp(ivec2(floor(imagePos)), ivec2(0), size - 1);
-  float value = float(texelFetch(pixels, texel, 0).r);
-  float w = max(width, 1.0);
-  float y = w <= 1.0 ? step(center - 0.5, value) : clamp((value - (center - 0.5)) / (w - 1.0) + 0.5, 0.0, 1.0);
+  int x = int(texelFetch(pixels, texel, 0).r) - valueOffset;
+  float y;
+  if (mode == ${VOI_MODE.LUT}) {
+    int index = clamp(x - lutFirst, 0, lutLength - 1);
+    y = float(texelFetch(lut, ivec2(index % ${LUT_WIDTH}, index / ${LUT_WIDTH}), 0).r) / lutMax;
+  } else {
+    y = windowed(float(x));
+  }
   if (inverted) y = 1.0 - y;
   colour = vec4(y, y, y, 1.0);
 }`;
 
 export interface ViewState {
+  /** The window shown when `lut` is null. */
   window: Window;
+  /** A VOI LUT preset, shown instead of the window. */
+  lut: VoiLut | null;
   /** Invert on top of the photometric interpretation. */
   invert: boolean;
   scale: number;
@@ -52,12 +91,16 @@ interface Image16 {
   rows: number;
   data: Uint16Array;
   monochrome1: boolean;
+  /** Subtracted from a texture value to give the modality value. */
+  valueOffset: number;
 }
 
 class GlRenderer {
   private readonly gl: WebGL2RenderingContext;
   private readonly program: WebGLProgram;
   private texture: WebGLTexture | null = null;
+  private readonly lutTexture: WebGLTexture | null;
+  private lutShown: VoiLut | null = null;
 
   constructor(gl: WebGL2RenderingContext) {
     this.gl = gl;
@@ -70,6 +113,34 @@ class GlRenderer {
     const corner = gl.getAttribLocation(this.program, 'corner');
     gl.enableVertexAttribArray(corner);
     gl.vertexAttribPointer(corner, 2, gl.FLOAT, false, 0, 0);
+    // A one-entry table until a VOI LUT is shown, so the integer sampler is always complete.
+    this.lutTexture = gl.createTexture();
+    this.uploadLut(new Uint16Array(1), 1, 1);
+  }
+
+  /** Lays the table out LUT_WIDTH wide, the last row padded with the last entry. */
+  private showLut(lut: VoiLut): void {
+    if (lut === this.lutShown) return;
+    const length = lut.entries.length;
+    const width = Math.min(LUT_WIDTH, length);
+    const height = Math.ceil(length / width);
+    const data = new Uint16Array(width * height).fill(lut.entries[length - 1]);
+    data.set(lut.entries);
+    this.uploadLut(data, width, height);
+    this.lutShown = lut;
+  }
+
+  private uploadLut(data: Uint16Array, width: number, height: number): void {
+    const gl = this.gl;
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 2);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, width, height, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, data);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.activeTexture(gl.TEXTURE0);
   }
 
   upload(image: Image16): void {
@@ -96,9 +167,22 @@ class GlRenderer {
     gl.uniform2f(gl.getUniformLocation(p, 'imageSize'), image.columns, image.rows);
     gl.uniform1f(gl.getUniformLocation(p, 'scale'), view.scale);
     gl.uniform2f(gl.getUniformLocation(p, 'offset'), view.offsetX, view.offsetY);
+    gl.uniform1i(gl.getUniformLocation(p, 'valueOffset'), image.valueOffset);
     gl.uniform1f(gl.getUniformLocation(p, 'center'), view.window.center);
     gl.uniform1f(gl.getUniformLocation(p, 'width'), view.window.width);
+    if (view.lut) {
+      this.showLut(view.lut);
+      gl.uniform1i(gl.getUniformLocation(p, 'mode'), VOI_MODE.LUT);
+      gl.uniform1i(gl.getUniformLocation(p, 'lutFirst'), view.lut.firstMapped);
+      gl.uniform1i(gl.getUniformLocation(p, 'lutLength'), view.lut.entries.length);
+      gl.uniform1f(gl.getUniformLocation(p, 'lutMax'), 2 ** view.lut.bits - 1);
+    } else {
+      gl.uniform1i(gl.getUniformLocation(p, 'mode'), VOI_MODE[view.window.voiFunction] ?? VOI_MODE.LINEAR);
+    }
     gl.uniform1i(gl.getUniformLocation(p, 'inverted'), image.monochrome1 !== view.invert ? 1 : 0);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
+    gl.uniform1i(gl.getUniformLocation(p, 'lut'), 1);
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, this.texture);
     gl.uniform1i(gl.getUniformLocation(p, 'pixels'), 0);
@@ -128,7 +212,8 @@ function linkProgram(gl: WebGL2RenderingContext): WebGLProgram {
   return program;
 }
 
-/** Canvas-2D fallback: windows on the CPU into an 8-bit buffer, then draws it transformed. */
+/** Canvas-2D fallback: maps every possible 16-bit value through the window or VOI LUT once
+ * (windowing.ts), then the pixels through that table into an 8-bit buffer, drawn transformed. */
 class Canvas2dRenderer {
   private readonly ctx: CanvasRenderingContext2D;
   private readonly scratch = document.createElement('canvas');
@@ -147,10 +232,14 @@ class Canvas2dRenderer {
     if (!scratchCtx) return;
     const rgba = scratchCtx.createImageData(image.columns, image.rows);
     const inverted = image.monochrome1 !== view.invert;
+    const grey = new Uint8Array(65536);
+    for (let v = 0; v < grey.length; v++) {
+      const x = v - image.valueOffset;
+      const y = view.lut ? lutFraction(x, view.lut) : windowFraction(x, view.window);
+      grey[v] = Math.round((inverted ? 1 - y : y) * 255);
+    }
     for (let i = 0; i < image.data.length; i++) {
-      let y = linearVoi(image.data[i], view.window);
-      if (inverted) y = 1 - y;
-      const g = Math.round(y * 255);
+      const g = grey[image.data[i]];
       rgba.data[i * 4] = g;
       rgba.data[i * 4 + 1] = g;
       rgba.data[i * 4 + 2] = g;
@@ -173,7 +262,7 @@ export class Viewer {
   private readonly backend: GlRenderer | Canvas2dRenderer;
   private image: Image16 | null = null;
   private frame = 0;
-  view: ViewState = { window: { center: 0, width: 1 }, invert: false, scale: 1, offsetX: 0, offsetY: 0 };
+  view: ViewState = { window: { center: 0, width: 1, voiFunction: 'LINEAR' }, lut: null, invert: false, scale: 1, offsetX: 0, offsetY: 0 };
   onChange: (view: ViewState) => void = () => {};
 
   constructor(canvas: HTMLCanvasElement) {
@@ -195,15 +284,23 @@ export class Viewer {
     return this.image ? { columns: this.image.columns, rows: this.image.rows } : null;
   }
 
-  setImage(data: Uint16Array, columns: number, rows: number, monochrome1: boolean, window: Window): void {
-    this.image = { data, columns, rows, monochrome1 };
+  /** Shows new values; `valueOffset` is subtracted from each to give the modality value that
+   * windows and VOI LUTs apply to. */
+  setImage(data: Uint16Array, columns: number, rows: number, monochrome1: boolean, valueOffset: number, window: Window): void {
+    this.image = { data, columns, rows, monochrome1, valueOffset };
     this.backend.upload(this.image);
-    this.view = { ...this.view, window, invert: false };
+    this.view = { ...this.view, window, lut: null, invert: false };
     this.fit();
   }
 
+  /** Shows a window (leaving any VOI LUT preset). */
   setWindow(window: Window): void {
-    this.update({ window });
+    this.update({ window, lut: null });
+  }
+
+  /** Shows a VOI LUT preset; the window is kept for when a window is chosen again. */
+  setLut(lut: VoiLut): void {
+    this.update({ lut });
   }
 
   toggleInvert(): void {

@@ -1,23 +1,57 @@
-// Window/level arithmetic shared by the WebGL shader path, the canvas-2D fallback and the UI:
-// the DICOM linear VOI function (PS3.3 C.11.2.1.2), header presets and the min–max fallback.
+// VOI arithmetic shared by the WebGL shader path, the canvas-2D fallback and the UI: the DICOM
+// window functions (PS3.3 C.11.2.1.2.1 LINEAR, C.11.2.1.3 LINEAR_EXACT and SIGMOID, as core's
+// lut.rs `Window::fraction`), VOI LUT tables, header presets and the min–max fallback.
+// Every input is a modality value: the texture value minus the pixel route's value offset.
 
-import type { WindowPreset } from '../api';
+import type { ImageHeader } from '../api';
+
+export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
 
 export interface Window {
   center: number;
   width: number;
+  voiFunction: VoiFunction;
 }
 
-/** Display value in [0, 1] of a stored value under the DICOM linear VOI function. */
-export function linearVoi(value: number, { center, width }: Window): number {
-  const w = Math.max(width, 1);
-  if (w <= 1) return value < center - 0.5 ? 0 : 1;
-  const y = (value - (center - 0.5)) / (w - 1) + 0.5;
-  return Math.min(1, Math.max(0, y));
+/** A VOI LUT: input `firstMapped + i` maps to `entries[i]`, out of 2^bits − 1. */
+export interface VoiLut {
+  label: string;
+  firstMapped: number;
+  bits: number;
+  entries: Uint16Array;
 }
 
-/** The smallest and largest stored value; a window over them shows the full dynamic range. */
-export function minMaxWindow(data: Uint16Array): Window {
+export type Preset = { kind: 'window'; label: string; window: Window } | { kind: 'lut'; label: string; lut: VoiLut };
+
+/** Display value in [0, 1] of a modality value under a window (same formulas as lut.rs). */
+export function windowFraction(x: number, { center, width, voiFunction }: Window): number {
+  switch (voiFunction) {
+    case 'SIGMOID':
+      return 1 / (1 + Math.exp((-4 * (x - center)) / Math.max(width, Number.MIN_VALUE)));
+    case 'LINEAR_EXACT': {
+      if (x <= center - width / 2) return 0;
+      if (x > center + width / 2) return 1;
+      return (x - center) / width + 0.5;
+    }
+    default: {
+      const c = center - 0.5;
+      const w = Math.max(width, 1) - 1;
+      if (x <= c - w / 2) return 0;
+      if (x > c + w / 2) return 1;
+      return (x - c) / w + 0.5;
+    }
+  }
+}
+
+/** Display value in [0, 1] of a modality value through a VOI LUT: inputs beyond either end of
+ * the table take its end entry. */
+export function lutFraction(x: number, lut: VoiLut): number {
+  const index = Math.min(lut.entries.length - 1, Math.max(0, Math.floor(x) - lut.firstMapped));
+  return lut.entries[index] / (2 ** lut.bits - 1);
+}
+
+/** The smallest and largest modality value; a window over them shows the full dynamic range. */
+export function minMaxWindow(data: Uint16Array, valueOffset = 0): Window {
   let min = 65535;
   let max = 0;
   for (let i = 0; i < data.length; i++) {
@@ -25,26 +59,41 @@ export function minMaxWindow(data: Uint16Array): Window {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  if (data.length === 0) return { center: 0, width: 1 };
-  return { center: (min + max + 1) / 2, width: Math.max(max - min + 1, 1) };
+  if (data.length === 0) return { center: 0, width: 1, voiFunction: 'LINEAR' };
+  return { center: (min + max + 1) / 2 - valueOffset, width: Math.max(max - min + 1, 1), voiFunction: 'LINEAR' };
 }
 
-/** Presets offered for an image: the header's windows (with VOI LUT entries already turned into
- * windows by the shell), then the full dynamic range. */
-export function presetsFor(windows: WindowPreset[], fallback: Window): (Window & { label: string })[] {
-  const fromHeader = windows.map((w, i) => ({
-    center: w.center,
-    width: w.width,
+/** Presets offered for an image: the header's windows (under its VOI LUT Function), then each
+ * VOI LUT of the header, then the full dynamic range. */
+export function presetsFor(header: ImageHeader | null, fallback: Window): Preset[] {
+  const voiFunction = header?.voi_function ?? 'LINEAR';
+  const windows: Preset[] = (header?.windows ?? []).map((w, i) => ({
+    kind: 'window',
     label: w.explanation?.trim() || `Header window ${i + 1}`,
+    window: { center: w.center, width: w.width, voiFunction },
   }));
-  return [...fromHeader, { ...fallback, label: 'Full dynamic range' }];
+  const luts: Preset[] = (header?.voi_luts ?? [])
+    .filter((l) => l.entries.length > 0)
+    .map((l, i) => {
+      const label = l.explanation?.trim() || `VOI LUT ${i + 1}`;
+      return { kind: 'lut', label, lut: { label, firstMapped: l.first_mapped, bits: l.bits, entries: Uint16Array.from(l.entries) } };
+    });
+  return [...windows, ...luts, { kind: 'window', label: 'Full dynamic range', window: { ...fallback, voiFunction: 'LINEAR' } }];
 }
 
-/** Weasis/OHIF drag semantics: right widens the window, down raises the centre. */
+/** The overlay's description of a window: "C 2048 / W 4096", plus the function unless LINEAR. */
+export function describeWindow(w: Window): string {
+  const base = `C ${Math.round(w.center)} / W ${Math.round(w.width)}`;
+  return w.voiFunction === 'LINEAR' ? base : `${base} ${w.voiFunction}`;
+}
+
+/** Weasis/OHIF drag semantics: right widens the window, down raises the centre. The function
+ * (LINEAR, LINEAR_EXACT or SIGMOID) is kept. */
 export function dragWindow(start: Window, dx: number, dy: number, bitsStored: number): Window {
   const step = Math.max(1, 2 ** Math.min(bitsStored, 16) / 1024);
   return {
     center: Math.round(start.center + dy * step),
     width: Math.max(1, Math.round(start.width + dx * step)),
+    voiFunction: start.voiFunction,
   };
 }
