@@ -9,8 +9,10 @@ pub mod commands;
 pub mod dto;
 pub mod error;
 pub mod image_scheme;
+pub mod priority;
 pub mod settings;
 pub mod state;
+pub mod throttle;
 
 use std::path::PathBuf;
 
@@ -78,9 +80,15 @@ pub fn run() {
         .setup(|app| {
             let settings_path = settings::settings_path(app.path().app_config_dir().ok());
             let state = open_state(settings_path);
-            if let Some(threads) = state.settings().threads {
-                // Read by the inference thread pool when it first starts.
-                std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+            // The inference pool, built before any model code can start it: its threads run
+            // at background priority (see `priority`). 0 threads: RAYON_NUM_THREADS, else a
+            // thread per core.
+            if let Err(error) = rayon::ThreadPoolBuilder::new()
+                .num_threads(state.settings().threads.unwrap_or(0))
+                .start_handler(|_| priority::lower_current_thread())
+                .build_global()
+            {
+                tracing::warn!("inference thread pool: {error}");
             }
             if let Some(problem) = &state.settings_problem {
                 tracing::warn!("{problem}");

@@ -152,6 +152,15 @@ fn import_draft_edit_sign_export() {
     assert!(token_events
         .iter()
         .all(|t| t["max_new_tokens"] == 6 && t["study"] == study));
+    // Coalesced (at most one per 40 ms), but always in order, each the newest state.
+    let indices: Vec<u64> = token_events
+        .iter()
+        .filter_map(|t| t["index"].as_u64())
+        .collect();
+    assert!(
+        indices.len() == token_events.len() && indices.windows(2).all(|w| w[0] < w[1]),
+        "{indices:?}"
+    );
     assert_eq!(done["job"], job);
     assert_eq!(done["status"], "completed");
     let version = &done["version"];

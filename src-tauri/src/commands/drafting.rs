@@ -1,11 +1,15 @@
 //! Models and drafting. A draft runs on the model's worker thread; this module records it in the
-//! store exactly as `raddraft draft` does and reports progress as `draft://…` events.
+//! store exactly as `raddraft draft` does and reports progress as `draft://…` events:
+//! `draft://started`, then `draft://token` (each with the whole text so far: the first at once,
+//! then at most one per [`TOKEN_EVENT_INTERVAL`], always the newest, and the newest pending one
+//! before the end), then one of `draft://finished` or `draft://failed`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use raddraft_core::dicom::Profile;
-use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService};
+use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftRequest, DraftService};
 use raddraft_core::model_registration::{prepare_model, register_model, ModelSummary};
 use raddraft_core::reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
@@ -18,7 +22,12 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use super::study_key;
 use crate::dto::{DraftFailed, DraftFinished, DraftStarted, DraftToken, ReportVersionDto};
 use crate::error::{task_failed, CommandError, CommandResult};
+use crate::priority;
 use crate::state::AppState;
+use crate::throttle::Throttle;
+
+/// The shortest gap between two `draft://token` events (each carries the whole text so far).
+pub const TOKEN_EVENT_INTERVAL: Duration = Duration::from_millis(40);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -185,7 +194,21 @@ impl DraftRun {
             let _ = tx.send(event);
         });
         state.attach_handle(self.job, handle);
-        while let Some(event) = rx.recv().await {
+        let mut tokens = Throttle::new(TOKEN_EVENT_INTERVAL);
+        loop {
+            // With a token event held, wake at its deadline even if no newer token comes.
+            let next = match tokens.deadline() {
+                Some(deadline) => tokio::time::timeout_at(deadline.into(), rx.recv()).await,
+                None => Ok(rx.recv().await),
+            };
+            let event = match next {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(_elapsed) => {
+                    emit_token(app, tokens.take_due(Instant::now()));
+                    continue;
+                }
+            };
             match event {
                 DraftEvent::Started { .. } => {}
                 DraftEvent::Token {
@@ -195,45 +218,58 @@ impl DraftRun {
                     max_new_tokens,
                     ..
                 } => {
-                    let _ = app.emit(
-                        "draft://token",
-                        DraftToken {
-                            job: self.job,
-                            study: self.study,
-                            index,
-                            text,
-                            logprob,
-                            max_new_tokens,
-                        },
-                    );
-                }
-                DraftEvent::Finished { outcome, .. } => {
-                    let version = reporting::finish_draft(
-                        &self.store,
-                        study_key(self.study),
-                        self.draft,
-                        &self.model.name,
-                        &outcome,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                    let version =
-                        ReportVersionDto::from_version(&version).map_err(|e| e.message)?;
-                    let status = match outcome.finish_reason {
-                        FinishReason::Cancelled => "cancelled",
-                        _ => "completed",
-                    };
-                    return Ok(DraftFinished {
+                    let token = DraftToken {
                         job: self.job,
                         study: self.study,
-                        status,
-                        version,
-                    });
+                        index,
+                        text,
+                        logprob,
+                        max_new_tokens,
+                    };
+                    emit_token(app, tokens.offer(token, Instant::now()));
                 }
-                DraftEvent::Failed { message, .. } => return Err(message),
+                DraftEvent::Finished { outcome, .. } => {
+                    emit_token(app, tokens.flush());
+                    return self.record(&outcome).await;
+                }
+                DraftEvent::Failed { message, .. } => {
+                    emit_token(app, tokens.flush());
+                    return Err(message);
+                }
             }
         }
+        emit_token(app, tokens.flush());
         Err("the drafting worker stopped before finishing".into())
+    }
+
+    /// Stores the finished (or cancelled) draft as a report version.
+    async fn record(&self, outcome: &DraftOutcome) -> Result<DraftFinished, String> {
+        let version = reporting::finish_draft(
+            &self.store,
+            study_key(self.study),
+            self.draft,
+            &self.model.name,
+            outcome,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let version = ReportVersionDto::from_version(&version).map_err(|e| e.message)?;
+        let status = match outcome.finish_reason {
+            FinishReason::Cancelled => "cancelled",
+            _ => "completed",
+        };
+        Ok(DraftFinished {
+            job: self.job,
+            study: self.study,
+            status,
+            version,
+        })
+    }
+}
+
+fn emit_token<R: Runtime>(app: &AppHandle<R>, token: Option<DraftToken>) {
+    if let Some(token) = token {
+        let _ = app.emit("draft://token", token);
     }
 }
 
@@ -251,11 +287,16 @@ async fn loaded_service(
     let device = state.settings().device;
     let dir = PathBuf::from(&model.directory);
     let name = model.name.clone();
-    let checkpoint =
-        tauri::async_runtime::spawn_blocking(move || load_checkpoint(&dir, &name, dtype, &device))
-            .await
-            .map_err(|e| format!("loading the model stopped unexpectedly: {e}"))??;
-    let service = Arc::new(DraftService::start(checkpoint));
+    let service = tauri::async_runtime::spawn_blocking(move || {
+        let checkpoint = load_checkpoint(&dir, &name, dtype, &device)?;
+        // The worker inherits background priority, so a draft never starves the UI.
+        Ok::<_, String>(priority::spawn_from_background(|| {
+            DraftService::start(checkpoint)
+        }))
+    })
+    .await
+    .map_err(|e| format!("loading the model stopped unexpectedly: {e}"))??;
+    let service = Arc::new(service);
     services.insert(key, service.clone());
     Ok(service)
 }
