@@ -25,12 +25,17 @@ fn open(name: &str) -> (ImageHeader, ViewerPixels) {
     (header, viewer_pixels(&radiograph))
 }
 
-/// The viewer values with `value_offset` taken off: the unit windows and VOI LUTs apply to.
-fn values(pixels: &ViewerPixels) -> Vec<i64> {
+/// The modality values a viewer computes from the offered values, `(value − value_offset) ×
+/// slope + intercept`: the unit windows and VOI LUTs apply to.
+fn values(pixels: &ViewerPixels) -> Vec<f64> {
     pixels
         .le_bytes
         .chunks_exact(2)
-        .map(|b| i64::from(u16::from_le_bytes([b[0], b[1]])) - i64::from(pixels.value_offset))
+        .map(|b| {
+            let value =
+                i64::from(u16::from_le_bytes([b[0], b[1]])) - i64::from(pixels.value_offset);
+            value as f64 * pixels.rescale_slope + pixels.rescale_intercept
+        })
         .collect()
 }
 
@@ -62,7 +67,7 @@ fn through_voi_lut(header: &ImageHeader, index: usize, pixels: &ViewerPixels) ->
     let max = f64::from((1u32 << lut.bits) - 1);
     let last = lut.entries.len() as i64 - 1;
     let fractions = values(pixels).into_iter().map(|v| {
-        let index = (v - lut.first_mapped).clamp(0, last) as usize;
+        let index = (v.floor() as i64 - lut.first_mapped).clamp(0, last) as usize;
         f64::from(lut.entries[index]) / max
     });
     to_display16(fractions, pixels.photometric == "MONOCHROME1")
@@ -126,15 +131,19 @@ fn through_header_window(header: &ImageHeader, index: usize, pixels: &ViewerPixe
         width: header.windows[index].width,
         function,
     };
-    let fractions = values(pixels)
-        .into_iter()
-        .map(|v| window.fraction(v as f64));
+    let fractions = values(pixels).into_iter().map(|v| window.fraction(v));
     to_display16(fractions, pixels.photometric == "MONOCHROME1")
 }
 
 #[test]
 fn header_windows_carry_the_voi_lut_function() {
-    for (name, function) in [("mono2_sigmoid", "SIGMOID"), ("mono2_linear", "LINEAR")] {
+    // rescale_window: Rescale Slope 0.5 / Intercept −300, so modality values are fractional and
+    // partly negative; the viewer gets the stored values and the rescale.
+    for (name, function) in [
+        ("mono2_sigmoid", "SIGMOID"),
+        ("mono2_linear", "LINEAR"),
+        ("rescale_window", "LINEAR"),
+    ] {
         let (header, pixels) = open(name);
         assert_eq!(header.voi_function, function, "{name}");
         assert!(!header.voi_lut && header.voi_luts.is_empty(), "{name}");
@@ -210,8 +219,10 @@ fn modality_lut_sequence_is_applied_to_the_viewer_values() {
         .iter()
         .map(|&s| table[s.clamp(0, 4095) as usize])
         .collect();
+    assert_eq!((pixels.rescale_slope, pixels.rescale_intercept), (1.0, 0.0));
+    let offered: Vec<i64> = values(&pixels).into_iter().map(|v| v as i64).collect();
     assert_eq!(
-        difference(&values(&pixels), &expected),
+        difference(&offered, &expected),
         (0, 0),
         "viewer values must be the Modality LUT output"
     );

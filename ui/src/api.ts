@@ -351,11 +351,18 @@ export interface Pixels {
   columns: number;
   bitsStored: number;
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
-  /** Added to the modality value to make it non-negative (signed data); windows and VOI LUTs
-   * apply to `data[i] - valueOffset`. */
-  valueOffset: number;
-  /** Values after the Modality LUT stage (plus `valueOffset`), row-major. */
+  /** How a value becomes the modality value that windows and VOI LUTs apply to:
+   * `(data[i] - valueOffset) * rescaleSlope + rescaleIntercept`. */
+  modality: Modality;
+  /** Stored values (plus `modality.valueOffset`), or a Modality LUT Sequence's output, row-major. */
   data: Uint16Array;
+}
+
+export interface Modality {
+  /** Added to signed stored values to make them non-negative. */
+  valueOffset: number;
+  rescaleSlope: number;
+  rescaleIntercept: number;
 }
 
 /** The custom-scheme URL of an image's pixels (`raddraft://localhost/…`, or
@@ -394,6 +401,19 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
   if (!Number.isInteger(valueOffset) || valueOffset < 0 || valueOffset > 65535) {
     throw new ImageFetchError(`${url}: header x-value-offset is "${offsetHeader}"`);
   }
+  const rescale = (name: string, fallback: number) => {
+    const raw = response.headers.get(name);
+    const value = raw === null ? fallback : Number(raw);
+    if (!Number.isFinite(value) || (name === 'x-rescale-slope' && value === 0)) {
+      throw new ImageFetchError(`${url}: header ${name} is "${raw}"`);
+    }
+    return value;
+  };
+  const modality = {
+    valueOffset,
+    rescaleSlope: rescale('x-rescale-slope', 1),
+    rescaleIntercept: rescale('x-rescale-intercept', 0),
+  };
   const buffer = await response.arrayBuffer();
   if (buffer.byteLength !== rows * columns * 2) {
     throw new ImageFetchError(
@@ -401,5 +421,5 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
     );
   }
   // Little-endian on the wire; every platform Tauri runs on is little-endian too.
-  return { rows, columns, bitsStored, photometric, valueOffset, data: new Uint16Array(buffer) };
+  return { rows, columns, bitsStored, photometric, modality, data: new Uint16Array(buffer) };
 }

@@ -206,6 +206,22 @@ test('a SIGMOID header window renders by the DICOM sigmoid, and dragging keeps t
   });
 });
 
+test('windows apply to rescaled values: fractional and negative modality values are kept', async () => {
+  // CR-style Rescale Slope 0.5 / Intercept −300: the bands stand for band × 0.5 − 300 (−300 … 1747.5).
+  const rescale = { slope: 0.5, intercept: -300 };
+  const header = { windows: [{ center: 500, width: 1400, explanation: null }], voi_function: 'LINEAR', voi_lut: false, voi_luts: [] };
+  const modality = (v) => v * rescale.slope + rescale.intercept;
+  await withApp({ header, rescale }, async ({ page }) => {
+    await openViewer(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 500 / W 1400'));
+    await frames(page);
+    const points = await bandCentres(page);
+    const greys = await canvasValues(page, points);
+    // Band 0 is −100: clamping it to 0, as a 16-bit route of rescaled values would, gives 36, not 18.
+    assertFractions(greys, (v) => linear(500, 1400)(modality(v)), 'header window on rescaled values');
+  });
+});
+
 test('a VOI LUT preset renders through its table, on signed values, and a drag leaves it for a window', async () => {
   // A square-root table over 4,096 inputs starting at −1000 (16 rows of the 256-wide texture),
   // and a short table without an explanation. Band values stand for band − 2048.

@@ -53,8 +53,15 @@ test('presets: header windows with their function, then VOI LUTs, then full rang
       { explanation: null, first_mapped: 0, bits: 12, entries: [] },
     ],
   };
-  const full = w.minMaxWindow(Uint16Array.from([100, 4195]), 100);
+  const full = w.minMaxWindow(Uint16Array.from([100, 4195]), { valueOffset: 100, rescaleSlope: 1, rescaleIntercept: 0 });
   assert.deepEqual(full, { center: 2048, width: 4096, voiFunction: 'LINEAR' });
+  // Rescaled: stored 0 … 4095 at slope 0.5 / intercept −300 span −300 … 1747.5 in 0.5 steps.
+  assert.deepEqual(w.minMaxWindow(Uint16Array.from([0, 4095]), { valueOffset: 0, rescaleSlope: 0.5, rescaleIntercept: -300 }), {
+    center: 724,
+    width: 2048,
+    voiFunction: 'LINEAR',
+  });
+  assert.equal(w.modalityValue(4095, { valueOffset: 0, rescaleSlope: 0.5, rescaleIntercept: -300 }), 1747.5);
   const presets = w.presetsFor(header, full);
   assert.deepEqual(presets.map((p) => [p.kind, p.label]), [
     ['window', 'Header window 1'],

@@ -1,21 +1,26 @@
 //! Pixel values for a viewer that windows and levels itself: one little-endian `u16` per pixel,
-//! after the Modality LUT stage (rescale or Modality LUT Sequence).
+//! with what it needs to finish the Modality LUT stage (a Modality LUT Sequence is applied here;
+//! Rescale Slope / Intercept is passed on, so that fractional and negative values survive).
 
 use crate::dicom::{ModalityTransform, Profile, Radiograph, RenderedImage};
 
 /// Pixel values ready to upload as a 16-bit texture.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ViewerPixels {
     pub rows: u32,
     pub columns: u32,
-    /// Bits that carry the values (values are below 2^bits_stored): Bits Stored, the Modality
-    /// LUT's output bits, or enough for the largest rescaled value.
+    /// Bits that carry the values (values are below 2^bits_stored): Bits Stored, or the
+    /// Modality LUT Sequence's output bits.
     pub bits_stored: u8,
     /// MONOCHROME1 (minimum is white) or MONOCHROME2.
     pub photometric: &'static str,
-    /// Added to the true value to make it non-negative (signed data without a Modality LUT
-    /// stage); 0 otherwise. A viewer subtracts it before applying a window or a VOI LUT.
+    /// Added to the stored value to make it non-negative (signed data); 0 otherwise.
     pub value_offset: i32,
+    /// The modality value (the unit of Window Center / Width and of VOI LUT inputs) is
+    /// `(value − value_offset) × rescale_slope + rescale_intercept`; 1 and 0 without Rescale
+    /// Slope / Intercept or after a Modality LUT Sequence.
+    pub rescale_slope: f64,
+    pub rescale_intercept: f64,
     /// Whether the values are the Modality LUT stage's output. Always `true` now that a Modality
     /// LUT Sequence's table is applied too (the shell still sends it as `x-modality-lut`).
     pub modality_applied: bool,
@@ -23,9 +28,8 @@ pub struct ViewerPixels {
     pub le_bytes: Vec<u8>,
 }
 
-/// The values of `radiograph` after its Modality LUT stage, the unit Window Center / Width and
-/// VOI LUT inputs are given in: the Modality LUT Sequence's table output, or the rescaled values
-/// (rounded and clamped to 0–65535), or the stored values when there is neither.
+/// The values of `radiograph` for a viewer: the Modality LUT Sequence's table output, or the
+/// stored values (offset when signed) with the rescale the viewer applies.
 pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
     let pixels = radiograph.pixels();
     let photometric = match radiograph
@@ -34,6 +38,10 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
     {
         Some("MONOCHROME1") => "MONOCHROME1",
         _ => "MONOCHROME2",
+    };
+    let (slope, intercept) = match *radiograph.modality() {
+        ModalityTransform::Rescale { slope, intercept } => (slope, intercept),
+        _ => (1.0, 0.0),
     };
     let (values, bits_stored, value_offset): (Vec<u16>, u8, i32) = match radiograph.modality() {
         ModalityTransform::Lut(table) => {
@@ -46,18 +54,6 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
             let bits = u8::try_from(table.bits).unwrap_or(16);
             let max = values.iter().copied().max().unwrap_or(0);
             (values, bits.max(bits_for(max)), 0)
-        }
-        &ModalityTransform::Rescale { slope, intercept } if slope != 1.0 || intercept != 0.0 => {
-            let values: Vec<u16> = pixels
-                .values()
-                .map(|v| {
-                    (f64::from(v) * slope + intercept)
-                        .round()
-                        .clamp(0.0, 65535.0) as u16
-                })
-                .collect();
-            let max = values.iter().copied().max().unwrap_or(0);
-            (values, bits_for(max), 0)
         }
         _ => {
             let offset = if pixels.is_signed() {
@@ -80,6 +76,8 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         bits_stored,
         photometric,
         value_offset,
+        rescale_slope: slope,
+        rescale_intercept: intercept,
         modality_applied: true,
         le_bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }

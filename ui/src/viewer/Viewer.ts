@@ -3,7 +3,8 @@
 // pan are uniforms of an integer shader. Without WebGL2 it falls back to a canvas-2D rendering
 // with the same arithmetic (windowing.ts).
 
-import { lutFraction, windowFraction, type VoiLut, type Window } from './windowing';
+import { lutFraction, modalityValue, windowFraction, type VoiLut, type Window } from './windowing';
+import type { Modality } from '../api';
 
 const VOI_MODE = { LINEAR: 0, LINEAR_EXACT: 1, SIGMOID: 2, LUT: 3 } as const;
 
@@ -25,7 +26,8 @@ void main() {
  * MAX_TEXTURE_SIZE may be below 65,536. */
 const LUT_WIDTH = 256;
 
-// VOI per DICOM PS3.3 C.11.2 on the integer modality value (texture value − value offset): a
+// VOI per DICOM PS3.3 C.11.2 on the modality value ((texture value − value offset) × rescale
+// slope + intercept, C.11.1): a
 // window (LINEAR C.11.2.1.2.1, LINEAR_EXACT and SIGMOID C.11.2.1.3; same formulas as
 // windowing.ts) or a VOI LUT table sampled from an integer texture.
 const FRAGMENT_SHADER = `#version 300 es
@@ -35,6 +37,8 @@ precision highp usampler2D;
 uniform usampler2D pixels;
 uniform usampler2D lut;
 uniform int valueOffset;
+uniform float rescaleSlope;
+uniform float rescaleIntercept;
 uniform int mode;
 uniform float center;
 uniform float width;
@@ -62,13 +66,13 @@ float windowed(float x) {
 void main() {
   ivec2 size = textureSize(pixels, 0);
   ivec2 texel = clamp(ivec2(floor(imagePos)), ivec2(0), size - 1);
-  int x = int(texelFetch(pixels, texel, 0).r) - valueOffset;
+  float x = float(int(texelFetch(pixels, texel, 0).r) - valueOffset) * rescaleSlope + rescaleIntercept;
   float y;
   if (mode == ${VOI_MODE.LUT}) {
-    int index = clamp(x - lutFirst, 0, lutLength - 1);
+    int index = clamp(int(floor(x)) - lutFirst, 0, lutLength - 1);
     y = float(texelFetch(lut, ivec2(index % ${LUT_WIDTH}, index / ${LUT_WIDTH}), 0).r) / lutMax;
   } else {
-    y = windowed(float(x));
+    y = windowed(x);
   }
   if (inverted) y = 1.0 - y;
   colour = vec4(y, y, y, 1.0);
@@ -91,8 +95,8 @@ interface Image16 {
   rows: number;
   data: Uint16Array;
   monochrome1: boolean;
-  /** Subtracted from a texture value to give the modality value. */
-  valueOffset: number;
+  /** Turns a texture value into the modality value. */
+  modality: Modality;
 }
 
 class GlRenderer {
@@ -167,7 +171,9 @@ class GlRenderer {
     gl.uniform2f(gl.getUniformLocation(p, 'imageSize'), image.columns, image.rows);
     gl.uniform1f(gl.getUniformLocation(p, 'scale'), view.scale);
     gl.uniform2f(gl.getUniformLocation(p, 'offset'), view.offsetX, view.offsetY);
-    gl.uniform1i(gl.getUniformLocation(p, 'valueOffset'), image.valueOffset);
+    gl.uniform1i(gl.getUniformLocation(p, 'valueOffset'), image.modality.valueOffset);
+    gl.uniform1f(gl.getUniformLocation(p, 'rescaleSlope'), image.modality.rescaleSlope);
+    gl.uniform1f(gl.getUniformLocation(p, 'rescaleIntercept'), image.modality.rescaleIntercept);
     gl.uniform1f(gl.getUniformLocation(p, 'center'), view.window.center);
     gl.uniform1f(gl.getUniformLocation(p, 'width'), view.window.width);
     if (view.lut) {
@@ -234,7 +240,7 @@ class Canvas2dRenderer {
     const inverted = image.monochrome1 !== view.invert;
     const grey = new Uint8Array(65536);
     for (let v = 0; v < grey.length; v++) {
-      const x = v - image.valueOffset;
+      const x = modalityValue(v, image.modality);
       const y = view.lut ? lutFraction(x, view.lut) : windowFraction(x, view.window);
       grey[v] = Math.round((inverted ? 1 - y : y) * 255);
     }
@@ -284,10 +290,10 @@ export class Viewer {
     return this.image ? { columns: this.image.columns, rows: this.image.rows } : null;
   }
 
-  /** Shows new values; `valueOffset` is subtracted from each to give the modality value that
-   * windows and VOI LUTs apply to. */
-  setImage(data: Uint16Array, columns: number, rows: number, monochrome1: boolean, valueOffset: number, window: Window): void {
-    this.image = { data, columns, rows, monochrome1, valueOffset };
+  /** Shows new values; `modality` turns each into the modality value that windows and VOI
+   * LUTs apply to. */
+  setImage(data: Uint16Array, columns: number, rows: number, monochrome1: boolean, modality: Modality, window: Window): void {
+    this.image = { data, columns, rows, monochrome1, modality };
     this.backend.upload(this.image);
     this.view = { ...this.view, window, lut: null, invert: false };
     this.fit();

@@ -1,9 +1,9 @@
 // VOI arithmetic shared by the WebGL shader path, the canvas-2D fallback and the UI: the DICOM
 // window functions (PS3.3 C.11.2.1.2.1 LINEAR, C.11.2.1.3 LINEAR_EXACT and SIGMOID, as core's
 // lut.rs `Window::fraction`), VOI LUT tables, header presets and the min–max fallback.
-// Every input is a modality value: the texture value minus the pixel route's value offset.
+// Every input is a modality value: (texture value − value offset) × rescale slope + intercept.
 
-import type { ImageHeader } from '../api';
+import type { ImageHeader, Modality } from '../api';
 
 export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
 
@@ -50,8 +50,13 @@ export function lutFraction(x: number, lut: VoiLut): number {
   return lut.entries[index] / (2 ** lut.bits - 1);
 }
 
+/** The modality value of a texture value (PS3.3 C.11.1: stored value × slope + intercept). */
+export function modalityValue(value: number, modality: Modality): number {
+  return (value - modality.valueOffset) * modality.rescaleSlope + modality.rescaleIntercept;
+}
+
 /** The smallest and largest modality value; a window over them shows the full dynamic range. */
-export function minMaxWindow(data: Uint16Array, valueOffset = 0): Window {
+export function minMaxWindow(data: Uint16Array, modality: Modality = IDENTITY): Window {
   let min = 65535;
   let max = 0;
   for (let i = 0; i < data.length; i++) {
@@ -60,8 +65,13 @@ export function minMaxWindow(data: Uint16Array, valueOffset = 0): Window {
     if (v > max) max = v;
   }
   if (data.length === 0) return { center: 0, width: 1, voiFunction: 'LINEAR' };
-  return { center: (min + max + 1) / 2 - valueOffset, width: Math.max(max - min + 1, 1), voiFunction: 'LINEAR' };
+  const [low, high] = [modalityValue(min, modality), modalityValue(max, modality)].sort((a, b) => a - b);
+  const step = Math.abs(modality.rescaleSlope);
+  return { center: (low + high + step) / 2, width: Math.max(high - low + step, 1), voiFunction: 'LINEAR' };
 }
+
+/** No offset, no rescale. */
+export const IDENTITY: Modality = { valueOffset: 0, rescaleSlope: 1, rescaleIntercept: 0 };
 
 /** Presets offered for an image: the header's windows (under its VOI LUT Function), then each
  * VOI LUT of the header, then the full dynamic range. */
