@@ -39,10 +39,11 @@ fn values(pixels: &ViewerPixels) -> Vec<f64> {
         .collect()
 }
 
-/// Fractions 0 … 1 rounded to the 16-bit display range, inverted for MONOCHROME1.
-fn to_display16(fractions: impl Iterator<Item = f64>, monochrome1: bool) -> Vec<i64> {
+/// Fractions 0 … 1 rounded to the 16-bit display range, inverted when the header inverts the
+/// display.
+fn to_display16(fractions: impl Iterator<Item = f64>, inverted: bool) -> Vec<i64> {
     fractions
-        .map(|f| if monochrome1 { 1.0 - f } else { f })
+        .map(|f| if inverted { 1.0 - f } else { f })
         .map(|f| (f * 65535.0).round() as i64)
         .collect()
 }
@@ -70,7 +71,7 @@ fn through_voi_lut(header: &ImageHeader, index: usize, pixels: &ViewerPixels) ->
         let index = (v.floor() as i64 - lut.first_mapped).clamp(0, last) as usize;
         f64::from(lut.entries[index]) / max
     });
-    to_display16(fractions, pixels.photometric == "MONOCHROME1")
+    to_display16(fractions, pixels.invert_display)
 }
 
 #[test]
@@ -132,7 +133,7 @@ fn through_header_window(header: &ImageHeader, index: usize, pixels: &ViewerPixe
         function,
     };
     let fractions = values(pixels).into_iter().map(|v| window.fraction(v));
-    to_display16(fractions, pixels.photometric == "MONOCHROME1")
+    to_display16(fractions, pixels.invert_display)
 }
 
 #[test]
@@ -153,6 +154,19 @@ fn header_windows_carry_the_voi_lut_function() {
             "the first header window",
         );
     }
+    // Presentation LUT Shape INVERSE on MONOCHROME2 (as some CR write) inverts the display
+    // (8-bit reference only); MONOCHROME1 inverts; plain MONOCHROME2 does not.
+    let (header, pixels) = open("mono2_inverse_shape");
+    assert_eq!(
+        (pixels.photometric, pixels.invert_display),
+        ("MONOCHROME2", true)
+    );
+    assert_display8(
+        "mono2_inverse_shape",
+        &through_header_window(&header, 0, &pixels),
+    );
+    assert!(open("mono1_inverse_voilut").1.invert_display);
+    assert!(!open("mono2_linear").1.invert_display);
     // LINEAR_EXACT has only an 8-bit reference.
     let (header, pixels) = open("mono2_linear_exact");
     assert_eq!(header.voi_function, "LINEAR_EXACT");
@@ -160,17 +174,21 @@ fn header_windows_carry_the_voi_lut_function() {
         (header.windows[0].center, header.windows[0].width),
         (1700.5, 999.5)
     );
-    let expected = read_npy(
-        case("cases", "mono2_linear_exact")["display8"]
-            .as_str()
-            .expect("display8"),
+    assert_display8(
+        "mono2_linear_exact",
+        &through_header_window(&header, 0, &pixels),
     );
-    let actual: Vec<i64> = through_header_window(&header, 0, &pixels)
-        .into_iter()
-        .map(|v| (v as f64 / 65535.0 * 255.0).round() as i64)
+}
+
+/// A 16-bit display against a case's 8-bit pydicom reference, within 1 grey level of 255.
+fn assert_display8(name: &str, display16: &[i64]) {
+    let expected = read_npy(case("cases", name)["display8"].as_str().expect("display8"));
+    let actual: Vec<i64> = display16
+        .iter()
+        .map(|&v| (v as f64 / 65535.0 * 255.0).round() as i64)
         .collect();
     let (max, _) = difference(&actual, &expected.values);
-    assert!(max <= 1, "LINEAR_EXACT window differs by {max}");
+    assert!(max <= 1, "{name}: the 8-bit display differs by {max}");
 }
 
 #[test]

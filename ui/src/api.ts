@@ -351,6 +351,8 @@ export interface Pixels {
   columns: number;
   bitsStored: number;
   photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  /** The display inverts the VOI output: MONOCHROME1, or Presentation LUT Shape INVERSE. */
+  invertDisplay: boolean;
   /** How a value becomes the modality value that windows and VOI LUTs apply to:
    * `(data[i] - valueOffset) * rescaleSlope + rescaleIntercept`. */
   modality: Modality;
@@ -396,6 +398,8 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
   const bitsStored = headerNumber(response, 'x-bits-stored', url);
   const photometricHeader = response.headers.get('x-photometric');
   const photometric = photometricHeader === 'MONOCHROME1' ? 'MONOCHROME1' : 'MONOCHROME2';
+  const invertHeader = response.headers.get('x-invert-display');
+  const invertDisplay = invertHeader === null ? photometric === 'MONOCHROME1' : invertHeader === '1';
   const offsetHeader = response.headers.get('x-value-offset');
   const valueOffset = offsetHeader === null ? 0 : Number(offsetHeader);
   if (!Number.isInteger(valueOffset) || valueOffset < 0 || valueOffset > 65535) {
@@ -421,5 +425,5 @@ export async function fetchPixels(imageId: number): Promise<Pixels> {
     );
   }
   // Little-endian on the wire; every platform Tauri runs on is little-endian too.
-  return { rows, columns, bitsStored, photometric, modality, data: new Uint16Array(buffer) };
+  return { rows, columns, bitsStored, photometric, invertDisplay, modality, data: new Uint16Array(buffer) };
 }

@@ -81,13 +81,16 @@ export async function openApp(browser, scenario = {}) {
         headers: {
           'content-type': 'application/octet-stream',
           'access-control-allow-origin': '*',
-          'access-control-expose-headers': 'x-rows, x-columns, x-bits-stored, x-photometric, x-value-offset, x-rescale-slope, x-rescale-intercept',
+          'access-control-expose-headers':
+            'x-rows, x-columns, x-bits-stored, x-photometric, x-invert-display, x-value-offset, x-rescale-slope, x-rescale-intercept',
           'x-rows': String(IMAGE.rows),
           'x-columns': String(IMAGE.columns),
           'x-bits-stored': String(IMAGE.bitsStored),
           'x-photometric': 'MONOCHROME2',
           // scenario.valueOffset: the band values stand for signed values band − offset.
           ...(scenario.valueOffset === undefined ? {} : { 'x-value-offset': String(scenario.valueOffset) }),
+          // scenario.invertDisplay: MONOCHROME2 with Presentation LUT Shape INVERSE.
+          ...(scenario.invertDisplay ? { 'x-invert-display': '1' } : {}),
           // scenario.rescale: the band values are stored values of a Modality Rescale.
           ...(scenario.rescale === undefined
             ? {}

@@ -222,6 +222,20 @@ test('windows apply to rescaled values: fractional and negative modality values 
   });
 });
 
+test('Presentation LUT Shape INVERSE on MONOCHROME2 inverts the display, and i inverts it back', async () => {
+  const header = { windows: [{ center: 2048, width: 4096, explanation: null }], voi_function: 'LINEAR', voi_lut: false, voi_luts: [] };
+  await withApp({ header, invertDisplay: true }, async ({ page }) => {
+    await openViewer(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 2048 / W 4096'));
+    await frames(page);
+    const points = await bandCentres(page);
+    assertFractions(await canvasValues(page, points), (x) => 1 - linear(2048, 4096)(x), 'inverted by the header');
+    await page.keyboard.press('i');
+    await frames(page);
+    assertFractions(await canvasValues(page, points), linear(2048, 4096), 'inverted back by the user');
+  });
+});
+
 test('a VOI LUT preset renders through its table, on signed values, and a drag leaves it for a window', async () => {
   // A square-root table over 4,096 inputs starting at −1000 (16 rows of the 256-wide texture),
   // and a short table without an explanation. Band values stand for band − 2048.

@@ -169,6 +169,12 @@ impl Radiograph {
         &self.presentation.modality
     }
 
+    /// Whether the display inverts the VOI output: MONOCHROME1, or Presentation LUT Shape
+    /// INVERSE (one inversion when both).
+    pub(crate) fn inverts_display(&self) -> bool {
+        self.presentation.invert_display
+    }
+
     /// Renders a profile: 8-bit for `mimic-cxr-jpg` and `display`, 16-bit for `raw`.
     pub fn render(&self, profile: Profile) -> RenderedImage {
         match profile {

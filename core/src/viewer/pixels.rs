@@ -14,6 +14,10 @@ pub struct ViewerPixels {
     pub bits_stored: u8,
     /// MONOCHROME1 (minimum is white) or MONOCHROME2.
     pub photometric: &'static str,
+    /// Whether the display inverts the VOI output (PS3.3 C.11.6): MONOCHROME1, or a
+    /// Presentation LUT Shape of INVERSE (which some CR write with MONOCHROME2); one inversion
+    /// when both.
+    pub invert_display: bool,
     /// Added to the stored value to make it non-negative (signed data); 0 otherwise.
     pub value_offset: i32,
     /// The modality value (the unit of Window Center / Width and of VOI LUT inputs) is
@@ -75,6 +79,7 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         columns: pixels.width(),
         bits_stored,
         photometric,
+        invert_display: radiograph.inverts_display(),
         value_offset,
         rescale_slope: slope,
         rescale_intercept: intercept,

@@ -94,7 +94,8 @@ interface Image16 {
   columns: number;
   rows: number;
   data: Uint16Array;
-  monochrome1: boolean;
+  /** The header inverts the display (MONOCHROME1 or Presentation LUT Shape INVERSE). */
+  invertDisplay: boolean;
   /** Turns a texture value into the modality value. */
   modality: Modality;
 }
@@ -185,7 +186,7 @@ class GlRenderer {
     } else {
       gl.uniform1i(gl.getUniformLocation(p, 'mode'), VOI_MODE[view.window.voiFunction] ?? VOI_MODE.LINEAR);
     }
-    gl.uniform1i(gl.getUniformLocation(p, 'inverted'), image.monochrome1 !== view.invert ? 1 : 0);
+    gl.uniform1i(gl.getUniformLocation(p, 'inverted'), image.invertDisplay !== view.invert ? 1 : 0);
     gl.activeTexture(gl.TEXTURE1);
     gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
     gl.uniform1i(gl.getUniformLocation(p, 'lut'), 1);
@@ -237,7 +238,7 @@ class Canvas2dRenderer {
     const scratchCtx = this.scratch.getContext('2d');
     if (!scratchCtx) return;
     const rgba = scratchCtx.createImageData(image.columns, image.rows);
-    const inverted = image.monochrome1 !== view.invert;
+    const inverted = image.invertDisplay !== view.invert;
     const grey = new Uint8Array(65536);
     for (let v = 0; v < grey.length; v++) {
       const x = modalityValue(v, image.modality);
@@ -292,8 +293,8 @@ export class Viewer {
 
   /** Shows new values; `modality` turns each into the modality value that windows and VOI
    * LUTs apply to. */
-  setImage(data: Uint16Array, columns: number, rows: number, monochrome1: boolean, modality: Modality, window: Window): void {
-    this.image = { data, columns, rows, monochrome1, modality };
+  setImage(data: Uint16Array, columns: number, rows: number, invertDisplay: boolean, modality: Modality, window: Window): void {
+    this.image = { data, columns, rows, invertDisplay, modality };
     this.backend.upload(this.image);
     this.view = { ...this.view, window, lut: null, invert: false };
     this.fit();
