@@ -70,13 +70,23 @@ async function imageShown(state) {
   );
 }
 
-/** Saves a screenshot of the window and fails when it is one flat colour (blank or unrendered);
- * once a study is open, the radiograph must be shown too. */
+/** Saves a screenshot of the window and fails when it stays one flat colour (blank or
+ * unrendered) for 5 s: the element a step waits for can be in the DOM a frame before the webview
+ * first paints it. Once a study is open, the radiograph must be shown too. */
 async function shot(name, { studyOpen = false } = {}) {
   if (studyOpen) await imageShown(name);
   const file = join(shots, `${name}.png`);
-  await browser.saveScreenshot(file);
-  const value = deviation(file);
+  let value = 0;
+  await browser
+    .waitUntil(
+      async () => {
+        await browser.saveScreenshot(file);
+        value = deviation(file);
+        return value > 0.01;
+      },
+      { timeout: 5_000, interval: 250 },
+    )
+    .catch(() => {});
   assert.ok(value > 0.01, `${file} is blank (grey-level standard deviation ${value})`);
   return file;
 }
