@@ -584,6 +584,46 @@ mod tiles {
         }
     }
 
+    /// `tmm4`/`tmm5` ← the two activation tiles (rows 0–15, 16–31) at asm operand `$piece`.
+    macro_rules! load_rows {
+        ($piece:literal) => {
+            concat!(
+                "tileloadd tmm4, [{",
+                $piece,
+                "} + {s}*1]\n",
+                "tileloadd tmm5, [{",
+                $piece,
+                "} + {s}*1 + 1024]"
+            )
+        };
+    }
+
+    /// `tmm6`/`tmm7` ← the two weight tiles (columns 0–15, 16–31) at asm operand `$piece`.
+    macro_rules! load_columns {
+        ($piece:literal) => {
+            concat!(
+                "tileloadd tmm6, [{",
+                $piece,
+                "} + {s}*1]\n",
+                "tileloadd tmm7, [{",
+                $piece,
+                "} + {s}*1 + 1024]"
+            )
+        };
+    }
+
+    /// The 32×32 accumulators `tmm0`–`tmm3` += rows (`tmm4`, `tmm5`) × columns (`tmm6`, `tmm7`).
+    macro_rules! multiply_tiles {
+        () => {
+            concat!(
+                "tdpbf16ps tmm0, tmm4, tmm6\n",
+                "tdpbf16ps tmm1, tmm4, tmm7\n",
+                "tdpbf16ps tmm2, tmm5, tmm6\n",
+                "tdpbf16ps tmm3, tmm5, tmm7"
+            )
+        };
+    }
+
     /// Accumulators += Σ pieces(activations) × pieces(weights) over `steps` 32-deep steps, for
     /// the six products of bf16×6 ([`Products::Six`](super::Products::Six)), ordered so that
     /// each step loads 16 tiles for 24 tile products. Per piece and step, two 1 KiB tiles lie
@@ -597,46 +637,20 @@ mod tiles {
         unsafe {
             asm!(
                 "2:",
-                "tileloadd tmm4, [{a0} + {s}*1]",
-                "tileloadd tmm5, [{a0} + {s}*1 + 1024]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b0} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm6, [{b1} + {s}*1]",
-                "tileloadd tmm7, [{b1} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm4, [{a1} + {s}*1]",
-                "tileloadd tmm5, [{a1} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b0} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm4, [{a2} + {s}*1]",
-                "tileloadd tmm5, [{a2} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm4, [{a0} + {s}*1]",
-                "tileloadd tmm5, [{a0} + {s}*1 + 1024]",
-                "tileloadd tmm6, [{b2} + {s}*1]",
-                "tileloadd tmm7, [{b2} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
+                load_rows!("a0"),
+                load_columns!("b0"),
+                multiply_tiles!(),
+                load_columns!("b1"),
+                multiply_tiles!(),
+                load_rows!("a1"),
+                multiply_tiles!(),
+                load_columns!("b0"),
+                multiply_tiles!(),
+                load_rows!("a2"),
+                multiply_tiles!(),
+                load_rows!("a0"),
+                load_columns!("b2"),
+                multiply_tiles!(),
                 "add {a0}, 2048",
                 "add {a1}, 2048",
                 "add {a2}, 2048",
@@ -667,28 +681,14 @@ mod tiles {
         unsafe {
             asm!(
                 "2:",
-                "tileloadd tmm4, [{a0} + {s}*1]",
-                "tileloadd tmm5, [{a0} + {s}*1 + 1024]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b0} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm6, [{b1} + {s}*1]",
-                "tileloadd tmm7, [{b1} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "tileloadd tmm4, [{a1} + {s}*1]",
-                "tileloadd tmm5, [{a1} + {s}*1 + 1024]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b0} + {s}*1 + 1024]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
+                load_rows!("a0"),
+                load_columns!("b0"),
+                multiply_tiles!(),
+                load_columns!("b1"),
+                multiply_tiles!(),
+                load_rows!("a1"),
+                load_columns!("b0"),
+                multiply_tiles!(),
                 "add {a0}, 2048",
                 "add {a1}, 2048",
                 "add {b0}, 2048",
