@@ -115,7 +115,7 @@ async function longDraftStaysResponsive() {
     let last = performance.now();
     const tick = () => {
       const now = performance.now();
-      const label = document.querySelector('[data-testid="draft-progress"] span');
+      const label = document.querySelector('[data-testid="draft-counter"]');
       sampler.ticks.push({ at: now, lag: now - last - 10, tokens: sampler.tokens, drafting: !!label });
       last = now;
       if (label) {
@@ -131,7 +131,8 @@ async function longDraftStaysResponsive() {
 
   const progress = browser.$('[data-testid="draft-progress"]');
   await progress.waitForDisplayed({ timeout: STEP_TIMEOUT, interval: 250 });
-  const counted = async () => Number(/(\d+) \/ 4096 tokens/.exec(await progress.$('span').getText().catch(() => ''))?.[1] ?? 0);
+  const counter = browser.$('[data-testid="draft-counter"]');
+  const counted = async () => Number(/(\d+) \/ 4096 tokens/.exec(await counter.getText().catch(() => ''))?.[1] ?? 0);
   let first = 0;
   await browser.waitUntil(async () => (first = await counted()) > 0, {
     timeout: STEP_TIMEOUT,
