@@ -80,6 +80,10 @@ pub fn run() {
         .setup(|app| {
             let settings_path = settings::settings_path(app.path().app_config_dir().ok());
             let state = open_state(settings_path);
+            if let Some(threads) = state.settings().threads {
+                // candle sizes its own thread pools from this when they first start.
+                std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+            }
             // The inference pool, built before any model code can start it: its threads run
             // at background priority (see `priority`). 0 threads: RAYON_NUM_THREADS, else a
             // thread per core.
