@@ -214,7 +214,6 @@ fn modality_lut_sequence_is_applied_to_the_viewer_values() {
     let name = "modality_lut_sequence";
     let path = fixture(name);
     let (header, pixels) = open(name);
-    assert!(pixels.modality_applied);
     assert_eq!((pixels.bits_stored, pixels.value_offset), (16, 0));
 
     // pydicom apply_modality_lut for this table (first mapped 0, 4096 entries): the LUT Data

@@ -18,7 +18,7 @@ const APP_ORIGINS: [&str; 2] = ["tauri://localhost", "http://tauri.localhost"];
 
 /// Headers the page may read from a cross-origin (`raddraft:` vs `tauri:`) response.
 const EXPOSED: &str =
-    "x-rows, x-columns, x-bits-stored, x-photometric, x-invert-display, x-value-offset, x-rescale-slope, x-rescale-intercept, x-modality-lut";
+    "x-rows, x-columns, x-bits-stored, x-photometric, x-invert-display, x-value-offset, x-rescale-slope, x-rescale-intercept";
 
 /// Serves one request off the async runtime; decoding runs on a blocking thread.
 pub fn handle<R: Runtime>(
@@ -88,14 +88,6 @@ async fn pixels_response(state: &AppState, image: i64) -> Response<Vec<u8>> {
         .header("x-value-offset", pixels.value_offset)
         .header("x-rescale-slope", pixels.rescale_slope.to_string())
         .header("x-rescale-intercept", pixels.rescale_intercept.to_string())
-        .header(
-            "x-modality-lut",
-            if pixels.modality_applied {
-                "applied"
-            } else {
-                "not-applied"
-            },
-        )
         .body(pixels.le_bytes)
         .unwrap_or_else(|e| error_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }

@@ -25,9 +25,6 @@ pub struct ViewerPixels {
     /// Slope / Intercept or after a Modality LUT Sequence.
     pub rescale_slope: f64,
     pub rescale_intercept: f64,
-    /// Whether the values are the Modality LUT stage's output. Always `true` now that a Modality
-    /// LUT Sequence's table is applied too (the shell still sends it as `x-modality-lut`).
-    pub modality_applied: bool,
     /// `rows × columns` little-endian `u16`, row by row.
     pub le_bytes: Vec<u8>,
 }
@@ -83,7 +80,6 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         value_offset,
         rescale_slope: slope,
         rescale_intercept: intercept,
-        modality_applied: true,
         le_bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use gemm::Parallelism;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::amx;
 use super::weights::StateDict;
@@ -138,8 +138,7 @@ fn load_norm(state: &mut StateDict, name: &str, h: usize, eps: f32) -> Result<No
 }
 
 /// Which kernels compute the encoder's dense layers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Matmul {
     /// AMX bf16×6 where the CPU has AMX (and `RADDRAFT_NO_AMX` is unset), else f32.
     #[default]
