@@ -244,25 +244,19 @@ pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &
             .activations
             .each_mut()
             .map(|piece| piece.at_least(padded_rows * padded_k));
-        // Every value of the padded activations is written: the rows, then zeros for the
-        // padding rows and the depth padding.
-        for r in 0..padded_rows {
-            let row = x.get(r * k..(r + 1) * k).filter(|_| r < rows);
-            for step in 0..steps {
-                let start = (((r / MICRO) * steps + step) * 2 + (r % MICRO) / TILE) * TILE * TILE_K
-                    + (r % TILE) * TILE_K;
-                let end = start + TILE_K;
-                let values = row.map_or(&[][..], |row| {
-                    &row[(step * TILE_K).min(k)..((step + 1) * TILE_K).min(k)]
-                });
-                split_into(
-                    values,
-                    &mut high[start..end],
-                    &mut middle[start..end],
-                    &mut low[start..end],
-                );
-            }
-        }
+        let pieces_used = if weight.products == Products::Six {
+            3
+        } else {
+            2
+        };
+        split_activations(
+            &x[..rows * k],
+            k,
+            padded_rows,
+            steps,
+            [high, middle, low],
+            pieces_used,
+        );
         let bias_tiles = scratch.bias.at_least(weight.padded_outputs);
         bias_tiles[..n].copy_from_slice(bias);
         bias_tiles[n..].fill(0.0);
@@ -309,46 +303,124 @@ pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &
     });
 }
 
-/// Splits `values` (at most 32) into the three piece rows, zero-filling past `values.len()`.
-fn split_into(values: &[f32], high: &mut [u16], middle: &mut [u16], low: &mut [u16]) {
-    let mut chunk = [0f32; TILE_K];
-    chunk[..values.len()].copy_from_slice(values);
-    let (high, middle, low) = (
-        <&mut [u16; TILE_K]>::try_from(&mut high[..TILE_K]).expect("32 wide"),
-        <&mut [u16; TILE_K]>::try_from(&mut middle[..TILE_K]).expect("32 wide"),
-        <&mut [u16; TILE_K]>::try_from(&mut low[..TILE_K]).expect("32 wide"),
-    );
+/// Splits the activations (`rows × k`, row-major) into the tile layout of the first
+/// `pieces_used` pieces: per 32-row microblock and 32-deep step, two tiles of 16 rows × 32 values.
+/// Every value of the `padded_rows × steps·32` layout is written (zeros past the data).
+fn split_activations(
+    x: &[f32],
+    k: usize,
+    padded_rows: usize,
+    steps: usize,
+    pieces: [&mut [u16]; 3],
+    pieces_used: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: AMX CPUs have AVX-512 F and BW; this runs only after `available()`.
     unsafe {
-        split_chunk_avx512(&chunk, high, middle, low)
+        split_activations_avx512(x, k, padded_rows, steps, pieces, pieces_used)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    split_chunk(&chunk, high, middle, low)
+    split_activations_any_cpu(x, k, padded_rows, steps, pieces, pieces_used)
 }
 
-/// Fixed-width, branch-free, so that it compiles to vector code.
+/// Where row `r`'s values for depth step `step` start in a piece's tile layout.
 #[inline(always)]
-fn split_chunk(
-    values: &[f32; TILE_K],
-    high: &mut [u16; TILE_K],
-    middle: &mut [u16; TILE_K],
-    low: &mut [u16; TILE_K],
+fn activation_offset(r: usize, step: usize, steps: usize) -> usize {
+    (((r / MICRO) * steps + step) * 2 + (r % MICRO) / TILE) * TILE * TILE_K + (r % TILE) * TILE_K
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn split_activations_any_cpu(
+    x: &[f32],
+    k: usize,
+    padded_rows: usize,
+    steps: usize,
+    mut pieces: [&mut [u16]; 3],
+    pieces_used: usize,
 ) {
-    for i in 0..TILE_K {
-        [high[i], middle[i], low[i]] = split(values[i]);
+    let rows = x.len() / k.max(1);
+    for r in 0..padded_rows {
+        for step in 0..steps {
+            let start = activation_offset(r, step, steps);
+            for d in 0..TILE_K {
+                let column = step * TILE_K + d;
+                let value = if r < rows && column < k {
+                    x[r * k + column]
+                } else {
+                    0.0
+                };
+                for (piece, bits) in pieces[..pieces_used].iter_mut().zip(split(value)) {
+                    piece[start + d] = bits;
+                }
+            }
+        }
     }
+}
+
+/// [`split`] on 16 lanes, as bf16 bit patterns in the low half of each 32-bit lane.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn split_lanes(x: std::arch::x86_64::__m512) -> [std::arch::x86_64::__m256i; 3] {
+    use std::arch::x86_64::*;
+    let nearest = |v: __m512| -> __m512i {
+        let bits = _mm512_castps_si512(v);
+        let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(bits), _mm512_set1_epi32(1));
+        let rounded = _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7fff)), odd);
+        _mm512_srli_epi32::<16>(rounded)
+    };
+    let value = |piece: __m512i| _mm512_castsi512_ps(_mm512_slli_epi32::<16>(piece));
+    let high = nearest(x);
+    let rest = _mm512_sub_ps(x, value(high));
+    let middle = nearest(rest);
+    let low = nearest(_mm512_sub_ps(rest, value(middle)));
+    [high, middle, low].map(|piece| _mm512_cvtepi32_epi16(piece))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn split_chunk_avx512(
-    values: &[f32; TILE_K],
-    high: &mut [u16; TILE_K],
-    middle: &mut [u16; TILE_K],
-    low: &mut [u16; TILE_K],
+fn split_activations_avx512(
+    x: &[f32],
+    k: usize,
+    padded_rows: usize,
+    steps: usize,
+    pieces: [&mut [u16]; 3],
+    pieces_used: usize,
 ) {
-    split_chunk(values, high, middle, low)
+    use std::arch::x86_64::*;
+    let rows = x.len() / k.max(1);
+    let pieces = pieces.map(|piece| {
+        assert!(piece.is_empty() || piece.len() >= padded_rows * steps * TILE_K);
+        piece.as_mut_ptr()
+    });
+    for r in 0..padded_rows {
+        let row = if r < rows {
+            &x[r * k..(r + 1) * k]
+        } else {
+            &[][..]
+        };
+        for step in 0..steps {
+            let start = activation_offset(r, step, steps);
+            for half in 0..2 {
+                let first = step * TILE_K + half * 16;
+                let available = row.len().saturating_sub(first).min(16);
+                // SAFETY: the masked load reads only `available` values, all inside `row`.
+                let lanes = unsafe {
+                    _mm512_maskz_loadu_ps(
+                        ((1u32 << available) - 1) as u16,
+                        row.as_ptr().wrapping_add(first),
+                    )
+                };
+                let split = split_lanes(lanes);
+                for (piece, bits) in pieces[..pieces_used].iter().zip(split) {
+                    // SAFETY: start + 32 ≤ padded_rows · steps · 32 ≤ the piece's length
+                    // (asserted above); unaligned store.
+                    unsafe {
+                        _mm256_storeu_si256(piece.add(start + half * 16).cast(), bits);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One block of outputs, rows `row0..row0+rows` and columns `col0..col0+cols` (multiples of
@@ -767,6 +839,51 @@ mod tests {
                 f64::from(bf16_value(h)) + f64::from(bf16_value(m)) + f64::from(bf16_value(l));
             assert_eq!(sum, f64::from(x), "{x:e} split into {h:#x} {m:#x} {l:#x}");
         }
+    }
+
+    #[test]
+    fn vector_split_lays_out_the_same_pieces_as_the_scalar_split() {
+        // 37 rows (a padded microblock) and 70 inputs (a partial last step).
+        let (rows, k) = (37, 70);
+        let padded_rows = round_up(rows, MICRO);
+        let steps = round_up(k, TILE_K) / TILE_K;
+        let x = values(rows * k, 11);
+        type Split = fn(&[f32], usize, usize, usize, [&mut [u16]; 3], usize);
+        let layout = |split: Split| {
+            let mut pieces = [(); 3].map(|_| vec![0xdead_u16; padded_rows * steps * TILE_K]);
+            let [high, middle, low] = pieces.each_mut().map(Vec::as_mut_slice);
+            split(&x, k, padded_rows, steps, [high, middle, low], 3);
+            pieces
+        };
+        let scalar = layout(split_activations_any_cpu);
+        assert!(scalar.iter().flatten().all(|&bits| bits != 0xdead));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            fn vector(
+                x: &[f32],
+                k: usize,
+                padded_rows: usize,
+                steps: usize,
+                pieces: [&mut [u16]; 3],
+                used: usize,
+            ) {
+                // SAFETY: AVX-512 F and BW were detected by the caller.
+                unsafe { split_activations_avx512(x, k, padded_rows, steps, pieces, used) }
+            }
+            assert!(layout(vector) == scalar);
+        }
+        let r = 36;
+        let start = activation_offset(r, 2, steps);
+        let [h, m, l] = split(x[r * k + 64 + 5]);
+        assert_eq!(
+            [
+                scalar[0][start + 5],
+                scalar[1][start + 5],
+                scalar[2][start + 5]
+            ],
+            [h, m, l]
+        );
+        assert_eq!(scalar[0][start + 6], 0, "depth padding is zero");
     }
 
     #[test]
