@@ -19,8 +19,8 @@ use std::sync::Mutex;
 use gemm::Parallelism;
 use serde::Deserialize;
 
-use super::amx;
 use super::weights::StateDict;
+use super::{amx, gelu};
 use crate::error::{EvalError, Result};
 
 /// The fields of the encoder's `config.json` that the forward pass needs.
@@ -512,9 +512,7 @@ impl BertEncoder {
             }
             layer_norm(hidden, &layer.attention_norm, h);
             dense(hidden, m, &layer.intermediate, intermediate, parallelism);
-            for v in intermediate.iter_mut() {
-                *v = gelu(*v);
-            }
+            gelu::gelu_in_place(intermediate);
             dense(intermediate, m, &layer.output, x, parallelism);
             for (out, residual) in x.iter_mut().zip(hidden.iter()) {
                 *out += residual;
@@ -688,9 +686,4 @@ fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
         *lane += term(*v);
     }
     lanes.iter().sum()
-}
-
-/// Exact GELU, `x · ½ · (1 + erf(x / √2))`, as `torch.nn.functional.gelu`.
-fn gelu(x: f32) -> f32 {
-    x * 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
 }

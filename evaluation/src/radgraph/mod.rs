@@ -18,6 +18,7 @@ pub mod archive;
 pub mod bert;
 pub mod config;
 pub mod dygie;
+mod gelu;
 pub mod graph;
 pub mod preprocess;
 pub mod weights;
