@@ -178,6 +178,10 @@ pub struct Predictions {
     pub relations: Vec<SpanRelation>,
     /// Indices (into span order) of the spans kept for relation scoring, ascending.
     pub top_spans: Vec<usize>,
+    /// The smallest margin of any decision that can change the graph: each span's label (best
+    /// against second-best logit, the null label's 0 included), an entity's side of the top-k
+    /// boundary, and the label of each pair of kept entities. `INFINITY` with no decisions.
+    pub decision_margin: f32,
 }
 
 /// Span extractor, NER tagger and relation extractor for one model type.
@@ -297,6 +301,7 @@ impl DygieHeads {
                 entities: Vec::new(),
                 relations: Vec::new(),
                 top_spans: Vec::new(),
+                decision_margin: f32::INFINITY,
             });
         }
         let spans = self.spans(n_words);
@@ -307,13 +312,18 @@ impl DygieHeads {
             .ner_out
             .forward(&self.ner_ff.rest(ner_hidden, spans.len()), spans.len());
         let mut entities = Vec::new();
-        for (span, logits) in spans
+        let mut is_entity = vec![false; spans.len()];
+        let mut decision_margin = f32::INFINITY;
+        for (i, (span, logits)) in spans
             .iter()
             .zip(ner_logits.chunks_exact(self.ner_out.outputs))
+            .enumerate()
         {
-            let label = argmax_with_null(logits);
+            let (label, margin) = argmax_with_null(logits);
+            decision_margin = decision_margin.min(margin);
             if label > 0 {
                 entities.push((span.0, span.1, label));
+                is_entity[i] = true;
             }
         }
 
@@ -327,14 +337,30 @@ impl DygieHeads {
         let mut order: Vec<usize> = (0..spans.len()).collect();
         // Stable: among equal scores the earlier span ranks first.
         order.sort_by(|&a, &b| mention_scores[b].total_cmp(&mention_scores[a]));
+        if let (Some(&last_kept), Some(&first_dropped)) = (order.get(k - 1), order.get(k)) {
+            // Only entities' places matter: a relation is kept only between two entities.
+            let (kept, dropped) = (mention_scores[last_kept], mention_scores[first_dropped]);
+            for (rank, &span) in order.iter().enumerate() {
+                if is_entity[span] {
+                    let margin = if rank < k {
+                        mention_scores[span] - dropped
+                    } else {
+                        kept - mention_scores[span]
+                    };
+                    decision_margin = decision_margin.min(margin);
+                }
+            }
+        }
         let mut top: Vec<usize> = order[..k].to_vec();
         top.sort_unstable();
 
-        let relations = self.relations(words, &spans, &top, &mention_scores);
+        let (relations, relation_margin) =
+            self.relations(words, &spans, &top, &mention_scores, &is_entity);
         Ok(Predictions {
             entities,
             relations,
             top_spans: top,
+            decision_margin: decision_margin.min(relation_margin),
         })
     }
 
@@ -363,14 +389,16 @@ impl DygieHeads {
         out
     }
 
-    /// Relation labels for every ordered pair of kept spans (self-pairs included).
+    /// Relation labels for every ordered pair of kept spans (self-pairs included), and the
+    /// smallest label margin among pairs of entities.
     fn relations(
         &self,
         words: &[f32],
         spans: &[(usize, usize)],
         top: &[usize],
         mention_scores: &[f32],
-    ) -> Vec<SpanRelation> {
+        is_entity: &[bool],
+    ) -> (Vec<SpanRelation>, f32) {
         let (h, f) = (self.hidden, self.feature_size);
         let span_dim = 2 * h + f;
         let k = top.len();
@@ -388,6 +416,7 @@ impl DygieHeads {
         let from_object = ff.first_block(1, &g, k);
 
         let mut relations = Vec::new();
+        let mut margin = f32::INFINITY;
         let labels = self.relation_out.outputs;
         // Rows of subjects in chunks, so the (pairs, 2H+F) product matrix stays small.
         let rows_per_chunk = (4096 / k.max(1)).max(1);
@@ -418,26 +447,50 @@ impl DygieHeads {
                 // relation_scores += m_i + m_j (the pair sum first, as PyTorch adds it).
                 let mention_sum = mention_scores[top[i]] + mention_scores[top[j]];
                 let with_mentions: Vec<f32> = row.iter().map(|r| r + mention_sum).collect();
-                let label = argmax_with_null(&with_mentions);
+                let (label, pair_margin) = argmax_with_null(&with_mentions);
+                if is_entity[top[i]] && is_entity[top[j]] {
+                    margin = margin.min(pair_margin);
+                }
                 if label > 0 {
                     relations.push((spans[top[i]], spans[top[j]], label - 1));
                 }
             }
             subject += rows;
         }
-        relations
+        (relations, margin)
     }
 }
 
-/// Index of the maximum of `[0, logits…]`; the first maximum wins, so the null label wins ties.
-fn argmax_with_null(logits: &[f32]) -> usize {
+/// Index of the maximum of `[0, logits…]` (the first maximum wins, so the null label wins
+/// ties) and its margin over the runner-up.
+fn argmax_with_null(logits: &[f32]) -> (usize, f32) {
     let mut best = 0;
     let mut best_value = 0f32;
+    let mut runner_up = f32::NEG_INFINITY;
     for (i, &v) in logits.iter().enumerate() {
         if v > best_value {
+            runner_up = best_value;
             best = i + 1;
             best_value = v;
+        } else if v > runner_up {
+            runner_up = v;
         }
     }
-    best
+    (best, best_value - runner_up)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::argmax_with_null;
+
+    #[test]
+    fn argmax_with_null_reports_the_margin_over_the_runner_up() {
+        assert_eq!(argmax_with_null(&[-1.0, -2.0]), (0, 1.0));
+        assert_eq!(argmax_with_null(&[0.5, 2.0, 1.5]), (2, 0.5));
+        assert_eq!(argmax_with_null(&[3.0, 1.0]), (1, 2.0));
+        // Ties: the first maximum wins with margin 0; the null label wins a tie with it.
+        assert_eq!(argmax_with_null(&[1.0, 1.0]), (1, 0.0));
+        assert_eq!(argmax_with_null(&[0.0, -1.0]), (0, 0.0));
+        assert_eq!(argmax_with_null(&[]), (0, f32::INFINITY));
+    }
 }
