@@ -373,22 +373,9 @@ impl BertEncoder {
                 )));
             }
         }
-        // Longest first, packed into groups of about GROUP_TOKENS tokens.
-        let mut order: Vec<usize> = (0..segments.len())
-            .filter(|&i| !segments[i].is_empty())
-            .collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(segments[i].len()));
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut tokens = 0;
-        for i in order {
-            if groups.is_empty() || tokens + segments[i].len() > GROUP_TOKENS {
-                groups.push(Vec::new());
-                tokens = 0;
-            }
-            groups.last_mut().expect("pushed").push(i);
-            tokens += segments[i].len();
-        }
         let threads = threads.max(1);
+        let lengths: Vec<usize> = segments.iter().map(|s| s.len()).collect();
+        let groups = pack_groups(&lengths, threads);
         let workers = threads.min(groups.len()).max(1);
         // Spare threads go to the products of the few groups there are.
         let parallelism = if workers < threads {
@@ -616,6 +603,27 @@ impl BertEncoder {
     }
 }
 
+/// Segment indices (empty segments left out), longest first, packed into groups of at most
+/// GROUP_TOKENS tokens, or fewer where that would leave one of `threads` workers without a group:
+/// each group's AMX products run on one thread. A segment longer than the limit is a group alone.
+fn pack_groups(lengths: &[usize], threads: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).filter(|&i| lengths[i] > 0).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+    let total: usize = order.iter().map(|&i| lengths[i]).sum();
+    let limit = GROUP_TOKENS.min(total.div_ceil(threads.max(1))).max(1);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut tokens = 0;
+    for i in order {
+        if groups.is_empty() || tokens + lengths[i] > limit {
+            groups.push(Vec::new());
+            tokens = 0;
+        }
+        groups.last_mut().expect("pushed").push(i);
+        tokens += lengths[i];
+    }
+    groups
+}
+
 /// `out = x·Wᵀ + b` for `m` rows (the bias is written first and the product added to it, as
 /// PyTorch's `addmm`).
 fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Parallelism) {
@@ -686,4 +694,30 @@ fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
         *lane += term(*v);
     }
     lanes.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack_groups, GROUP_TOKENS};
+
+    #[test]
+    fn a_small_batch_is_split_so_that_every_worker_has_a_group() {
+        // 32 reports of 45 pieces: one group would leave the second worker idle.
+        let groups = pack_groups(&[45; 32], 2);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 32);
+        // One worker: one group.
+        assert_eq!(pack_groups(&[45; 32], 1).len(), 1);
+    }
+
+    #[test]
+    fn large_batches_use_full_groups_and_long_segments_stand_alone() {
+        let groups = pack_groups(&[45; 1000], 2);
+        assert!(groups.len() >= 1000 * 45 / GROUP_TOKENS);
+        for group in &groups {
+            assert!(group.len() * 45 <= GROUP_TOKENS);
+        }
+        let groups = pack_groups(&[0, 700, 3, 0, 512], 4);
+        assert_eq!(groups, vec![vec![1], vec![4], vec![2]]);
+    }
 }
