@@ -603,23 +603,28 @@ impl BertEncoder {
     }
 }
 
-/// Segment indices (empty segments left out), longest first, packed into groups of at most
-/// GROUP_TOKENS tokens, or fewer where that would leave one of `threads` workers without a group:
-/// each group's AMX products run on one thread. A segment longer than the limit is a group alone.
+/// Segment indices (empty segments left out) in groups of about GROUP_TOKENS tokens or fewer,
+/// their count a multiple of `threads` so that the workers (one thread per group's products)
+/// finish together: longest first, each segment to the group with the fewest tokens so far.
 fn pack_groups(lengths: &[usize], threads: usize) -> Vec<Vec<usize>> {
+    use std::cmp::Reverse;
     let mut order: Vec<usize> = (0..lengths.len()).filter(|&i| lengths[i] > 0).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+    if order.is_empty() {
+        return Vec::new();
+    }
+    order.sort_by_key(|&i| Reverse(lengths[i]));
     let total: usize = order.iter().map(|&i| lengths[i]).sum();
-    let limit = GROUP_TOKENS.min(total.div_ceil(threads.max(1))).max(1);
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut tokens = 0;
+    let count = total
+        .div_ceil(GROUP_TOKENS)
+        .next_multiple_of(threads.max(1))
+        .min(order.len());
+    let mut groups = vec![Vec::new(); count];
+    let mut lightest: std::collections::BinaryHeap<Reverse<(usize, usize)>> =
+        (0..count).map(|g| Reverse((0, g))).collect();
     for i in order {
-        if groups.is_empty() || tokens + lengths[i] > limit {
-            groups.push(Vec::new());
-            tokens = 0;
-        }
-        groups.last_mut().expect("pushed").push(i);
-        tokens += lengths[i];
+        let Reverse((tokens, g)) = lightest.pop().expect("count > 0");
+        groups[g].push(i);
+        lightest.push(Reverse((tokens + lengths[i], g)));
     }
     groups
 }
@@ -700,24 +705,39 @@ fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
 mod tests {
     use super::{pack_groups, GROUP_TOKENS};
 
-    #[test]
-    fn a_small_batch_is_split_so_that_every_worker_has_a_group() {
-        // 32 reports of 45 pieces: one group would leave the second worker idle.
-        let groups = pack_groups(&[45; 32], 2);
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 32);
-        // One worker: one group.
-        assert_eq!(pack_groups(&[45; 32], 1).len(), 1);
+    fn tokens(groups: &[Vec<usize>], lengths: &[usize]) -> Vec<usize> {
+        groups
+            .iter()
+            .map(|g| g.iter().map(|&i| lengths[i]).sum())
+            .collect()
     }
 
     #[test]
-    fn large_batches_use_full_groups_and_long_segments_stand_alone() {
-        let groups = pack_groups(&[45; 1000], 2);
-        assert!(groups.len() >= 1000 * 45 / GROUP_TOKENS);
-        for group in &groups {
-            assert!(group.len() * 45 <= GROUP_TOKENS);
-        }
-        let groups = pack_groups(&[0, 700, 3, 0, 512], 4);
-        assert_eq!(groups, vec![vec![1], vec![4], vec![2]]);
+    fn a_small_batch_is_split_so_that_every_worker_has_a_group() {
+        // 32 reports of 45 pieces: one group would leave the second worker idle.
+        let lengths = [45; 32];
+        let groups = pack_groups(&lengths, 2);
+        assert_eq!(tokens(&groups, &lengths), vec![720, 720]);
+        assert_eq!(pack_groups(&lengths, 1).len(), 1);
+        // Never more groups than segments.
+        assert_eq!(pack_groups(&[45], 2), vec![vec![0]]);
+        assert!(pack_groups(&[0, 0], 2).is_empty());
+    }
+
+    #[test]
+    fn groups_are_balanced_in_multiples_of_the_workers() {
+        let lengths: Vec<usize> = (0..200).map(|i| 20 + (i * 37) % 60).collect();
+        let total: usize = lengths.iter().sum();
+        let groups = pack_groups(&lengths, 2);
+        assert_eq!(
+            groups.len(),
+            total.div_ceil(GROUP_TOKENS).next_multiple_of(2)
+        );
+        let sizes = tokens(&groups, &lengths);
+        let (least, most) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(most - least <= 79, "{sizes:?}");
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..200).collect::<Vec<_>>());
     }
 }
