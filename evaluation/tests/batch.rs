@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use raddraft_eval::batch::{self, compare, output::read_rows, BatchOptions, CaptionTokenizer};
 use raddraft_eval::f1::CaseMode;
-use raddraft_eval::radgraph::{LoadOptions, RadGraph};
+use raddraft_eval::radgraph::{LoadOptions, RadGraph, NEAR_TIE_MARGIN};
 use raddraft_eval::EvalError;
 use serde_json::Value;
 
@@ -124,6 +124,35 @@ fn rows_and_summary_match_the_reference_packages() {
         "corpus CIDEr-D",
     );
     assert_eq!(summary.radgraph.status, "scored");
+
+    // Each row carries its graphs' smallest decision margin; the fixtures hold no near-tie.
+    let pairs: Vec<Value> = std::fs::read_to_string(fixtures().join("radgraph/pairs.jsonl"))
+        .expect("pairs")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("pair"))
+        .collect();
+    for (row, pair) in rows.iter().zip(&pairs) {
+        let texts: Vec<&str> = ["hypothesis", "reference"]
+            .iter()
+            .filter_map(|key| pair[*key].as_str())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let want = model
+            .annotate_with_margins(&texts)
+            .expect("annotates")
+            .iter()
+            .map(|a| f64::from(a.decision_margin))
+            .reduce(f64::min);
+        assert_eq!(row.rg_min_margin, want, "{}", row.id);
+        if let Some(margin) = row.rg_min_margin {
+            assert!(margin >= f64::from(NEAR_TIE_MARGIN), "{}", row.id);
+        }
+    }
+    assert!(
+        rows.iter().any(|r| r.rg_min_margin.is_none()),
+        "a pair of empty reports"
+    );
+    assert!(!summary.notes.iter().any(|n| n.contains("rg_min_margin")));
 }
 
 #[test]

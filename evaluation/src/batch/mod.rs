@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::error::{EvalError, Result};
 use crate::f1::{self, CaseMode};
-use crate::radgraph::{Graph, Provenance, RadGraph};
+use crate::radgraph::{Annotation, Provenance, RadGraph, NEAR_TIE_MARGIN};
 use crate::text::{bleu::BleuStats, rouge::rouge_l, CiderD, CoreNlpJar, PtbTokenizer};
 use input::{read_pairs, Pair};
 use output::{ReportRow, RowWriter};
@@ -125,7 +125,7 @@ pub fn score(pairs_path: &Path, options: &BatchOptions) -> Result<Summary> {
         .filter(|&i| !done.contains_key(&pairs[i].id))
         .collect();
     let bar = progress_bar(todo.len(), options.progress);
-    let mut cache: HashMap<String, Graph> = HashMap::new();
+    let mut cache: HashMap<String, Annotation> = HashMap::new();
     for chunk in todo.chunks(CHUNK) {
         if let Some(model) = options.radgraph {
             annotate_chunk(model, chunk.iter().map(|&i| &pairs[i]), &mut cache)?;
@@ -172,6 +172,23 @@ pub fn score(pairs_path: &Path, options: &BatchOptions) -> Result<Summary> {
         cider,
     };
     let metrics = summarise_columns(&columns, options.bootstrap, options.seed);
+    let near_ties: Vec<&str> = rows
+        .iter()
+        .filter(|r| {
+            r.rg_min_margin
+                .is_some_and(|m| m < f64::from(NEAR_TIE_MARGIN))
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    if !near_ties.is_empty() {
+        notes.push(format!(
+            "{} pair(s) have a RadGraph decision within {NEAR_TIE_MARGIN:e} of going the other way \
+             (rg_min_margin), where another implementation may produce a different graph: {}{}",
+            near_ties.len(),
+            near_ties[..near_ties.len().min(10)].join(", "),
+            if near_ties.len() > 10 { ", …" } else { "" }
+        ));
+    }
     if !pairs.is_empty() && !metrics.contains_key("cider") {
         notes
             .push("CIDEr-D undefined: no reference has any word (pycocoevalcap fails here)".into());
@@ -254,7 +271,7 @@ fn tokenize_all(
 fn annotate_chunk<'p>(
     model: &RadGraph,
     pairs: impl Iterator<Item = &'p Pair>,
-    cache: &mut HashMap<String, Graph>,
+    cache: &mut HashMap<String, Annotation>,
 ) -> Result<()> {
     let mut texts: Vec<&str> = Vec::new();
     for pair in pairs {
@@ -264,8 +281,8 @@ fn annotate_chunk<'p>(
             }
         }
     }
-    for (text, graph) in texts.iter().zip(model.annotate_many(&texts)?) {
-        cache.insert((*text).to_owned(), graph);
+    for (text, annotation) in texts.iter().zip(model.annotate_with_margins(&texts)?) {
+        cache.insert((*text).to_owned(), annotation);
     }
     Ok(())
 }
@@ -275,19 +292,26 @@ fn score_pair(
     hyp_tokens: &str,
     ref_tokens: &str,
     options: &BatchOptions,
-    cache: &HashMap<String, Graph>,
+    cache: &HashMap<String, Annotation>,
 ) -> ReportRow {
-    let graph = |text: &str| -> Option<Graph> {
-        if text.is_empty() {
+    let annotation = |text: &str| -> Option<&Annotation> {
+        if text.is_empty() || options.radgraph.is_none() {
             None
         } else {
-            cache.get(text).cloned()
+            cache.get(text)
         }
     };
-    let (hyp_graph, ref_graph) = match options.radgraph {
-        Some(_) => (graph(&pair.hypothesis), graph(&pair.reference)),
-        None => (None, None),
-    };
+    let (hyp, reference) = (annotation(&pair.hypothesis), annotation(&pair.reference));
+    let (hyp_graph, ref_graph) = (
+        hyp.map(|a| a.graph.clone()),
+        reference.map(|a| a.graph.clone()),
+    );
+    let rg_min_margin = [hyp, reference]
+        .into_iter()
+        .flatten()
+        .map(|a| f64::from(a.decision_margin))
+        .filter(|m| m.is_finite())
+        .reduce(f64::min);
     let (delbrouck, yu) = match options.radgraph {
         Some(_) => (
             Some(f1::delbrouck(
@@ -309,6 +333,7 @@ fn score_pair(
         rouge_l: rouge_l(hyp_tokens, &[ref_tokens]),
         hyp_graph,
         ref_graph,
+        rg_min_margin,
     }
 }
 

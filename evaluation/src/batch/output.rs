@@ -22,6 +22,11 @@ pub struct ReportRow {
     pub rouge_l: f64,
     pub hyp_graph: Option<Graph>,
     pub ref_graph: Option<Graph>,
+    /// The smallest margin (a logit difference) of any RadGraph decision that shapes either
+    /// graph; below [`NEAR_TIE_MARGIN`](crate::radgraph::NEAR_TIE_MARGIN) another implementation
+    /// may decide it otherwise. `null` without RadGraph or without decisions (empty reports).
+    #[serde(default)]
+    pub rg_min_margin: Option<f64>,
 }
 
 /// Appends rows to `--out`, after reading back the rows a previous run wrote.

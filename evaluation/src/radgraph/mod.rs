@@ -98,6 +98,20 @@ pub struct RadGraph {
     provenance: Provenance,
 }
 
+/// A decision margin below this (a logit difference) marks a near-tie: PyTorch and raddraft, or
+/// the package on other hardware, may round it either way.
+pub const NEAR_TIE_MARGIN: f32 = 1e-4;
+
+/// A report's graph and how close its decisions came to going the other way.
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub graph: Graph,
+    /// The smallest margin of any decision that can change the graph: a span's label, an
+    /// entity's side of the top-k boundary, a label between two kept entities. `INFINITY` when
+    /// there are none.
+    pub decision_margin: f32,
+}
+
 /// Intermediate values of one annotation, for parity diagnostics.
 #[derive(Debug, Clone)]
 pub struct Trace {
@@ -215,6 +229,15 @@ impl RadGraph {
 
     /// Annotate several reports; the encoder runs on batches of segments of similar length.
     pub fn annotate_many<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Graph>> {
+        Ok(self
+            .annotate_with_margins(texts)?
+            .into_iter()
+            .map(|a| a.graph)
+            .collect())
+    }
+
+    /// As [`annotate_many`](Self::annotate_many), with each graph's smallest decision margin.
+    pub fn annotate_with_margins<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Annotation>> {
         let prepared = texts
             .iter()
             .map(|t| {
@@ -225,7 +248,7 @@ impl RadGraph {
             .collect::<Result<Vec<_>>>()?;
         let hidden = self.encode(prepared.iter().map(|(_, indexed)| indexed))?;
         // The heads of different reports are independent: spread them over the workers.
-        let results: Mutex<Vec<Option<Result<Graph>>>> =
+        let results: Mutex<Vec<Option<Result<Annotation>>>> =
             Mutex::new((0..prepared.len()).map(|_| None).collect());
         let next = AtomicUsize::new(0);
         let workers = worker_threads().min(prepared.len()).max(1);
@@ -242,7 +265,10 @@ impl RadGraph {
                             &self.word_vectors(indexed, &hidden[i]),
                             indexed.offsets.len(),
                         )
-                        .map(|predictions| self.graph(words, &predictions));
+                        .map(|predictions| Annotation {
+                            graph: self.graph(words, &predictions),
+                            decision_margin: predictions.decision_margin,
+                        });
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(graph);
                 });
             }
