@@ -124,6 +124,8 @@ test('window/level by left-drag changes the rendered pixel values as the DICOM w
     await page.mouse.up({ button: 'left' });
     const dragged = await windowOverlay(page);
     assert.deepEqual(dragged, { center: 2048 + 200, width: 4096 - 800 });
+    // The preset selector no longer names the header preset.
+    assert.equal(await selectedPreset(page), 'Custom (C 2248 / W 3296)');
     await frames(page);
     const after = await canvasValues(page, points);
     assertGreys(after, dragged, 'after drag');
@@ -138,12 +140,14 @@ test('window/level by left-drag changes the rendered pixel values as the DICOM w
     await page.keyboard.press(' ');
     await frames(page);
     assert.deepEqual(await windowOverlay(page), { center: 2048, width: 4096 });
+    assert.match(await selectedPreset(page), /^1\. .*\(C 2048 \/ W 4096\)$/);
     assertGreys(await canvasValues(page, points), { center: 2048, width: 4096 }, 'after reset');
 
     // Preset 2 from the header (NARROW, C 1500 / W 1000) via its key.
     await page.keyboard.press('2');
     await frames(page);
     assert.deepEqual(await windowOverlay(page), { center: 1500, width: 1000 });
+    assert.match(await selectedPreset(page), /^2\. .*\(C 1500 \/ W 1000\)$/);
     assertGreys(await canvasValues(page, points), { center: 1500, width: 1000 }, 'preset 2');
   });
 });
@@ -171,6 +175,7 @@ async function overlayLine(page) {
 }
 
 const presetOptions = (page) => page.getByLabel('Window preset').locator('option').allInnerTexts();
+const selectedPreset = (page) => page.getByLabel('Window preset').evaluate((s) => s.options[s.selectedIndex]?.text ?? '');
 
 /** Drags with the window/level button: left 200 px, down 50 px. */
 async function dragWindowLevel(page) {
@@ -266,6 +271,7 @@ test('a VOI LUT preset renders through its table, on signed values, and a drag l
 
     await page.getByLabel('Window preset').selectOption('1');
     await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('VOI LUT: Square root'));
+    assert.equal(await selectedPreset(page), '2. VOI LUT: Square root');
     await frames(page);
     const greys = await canvasValues(page, points);
     assertFractions(greys, table(-1000, 12, root), 'square-root VOI LUT', offset);
@@ -283,6 +289,7 @@ test('a VOI LUT preset renders through its table, on signed values, and a drag l
     // Dragging from a VOI LUT starts from the full dynamic range: C −47.5 / W 3201, LINEAR.
     await dragWindowLevel(page);
     assert.equal(await overlayLine(page), 'C 153 / W 2401');
+    assert.equal(await selectedPreset(page), 'Custom (C 153 / W 2401)');
     await frames(page);
     assertFractions(await canvasValues(page, points), linear(153, 2401), 'window dragged from the VOI LUT', offset);
   });

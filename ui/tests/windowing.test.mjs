@@ -75,3 +75,23 @@ test('presets: header windows with their function, then VOI LUTs, then full rang
   assert.equal(w.describeWindow(full), 'C 2048 / W 4096');
   assert.deepEqual(w.dragWindow(presets[0].window, -10, 5, 12), { center: 60, width: 360, voiFunction: 'SIGMOID' });
 });
+
+test('the preset selector follows the view: window presets by value, VOI LUTs by table, else custom', () => {
+  const header = {
+    windows: [{ center: 40, width: 400, explanation: 'SOFT' }, { center: 40, width: 400, explanation: 'SAME' }],
+    voi_function: 'LINEAR',
+    voi_luts: [{ explanation: 'Table', first_mapped: 0, bits: 8, entries: [0, 128, 255] }],
+  };
+  const presets = w.presetsFor(header, { center: 2048, width: 4096, voiFunction: 'LINEAR' });
+  const soft = { center: 40, width: 400, voiFunction: 'LINEAR' };
+  // Equal presets: the first is named.
+  assert.equal(w.activePreset(presets, { window: soft, lut: null }), 0);
+  assert.equal(w.activePreset(presets, { window: { ...soft, width: 401 }, lut: null }), -1);
+  assert.equal(w.activePreset(presets, { window: { ...soft, voiFunction: 'SIGMOID' }, lut: null }), -1);
+  assert.equal(w.activePreset(presets, { window: { center: 2048, width: 4096, voiFunction: 'LINEAR' }, lut: null }), 3);
+  // A VOI LUT is recognised by its table (presets are rebuilt when the header arrives again),
+  // whatever window is kept behind it.
+  const table = { label: 'Table', firstMapped: 0, bits: 8, entries: Uint16Array.from([0, 128, 255]) };
+  assert.equal(w.activePreset(presets, { window: soft, lut: table }), 2);
+  assert.equal(w.activePreset(presets, { window: soft, lut: { ...table, entries: Uint16Array.from([0, 127, 255]) } }), -1);
+});

@@ -91,6 +91,30 @@ export function presetsFor(header: ImageHeader | null, fallback: Window): Preset
   return [...windows, ...luts, { kind: 'window', label: 'Full dynamic range', window: { ...fallback, voiFunction: 'LINEAR' } }];
 }
 
+/** Index of the preset the view shows, or −1 for a window set by hand (drag, keys). */
+export function activePreset(presets: Preset[], view: { window: Window; lut: VoiLut | null }): number {
+  return presets.findIndex((preset) =>
+    preset.kind === 'lut'
+      ? view.lut !== null && sameLut(preset.lut, view.lut)
+      : view.lut === null && sameWindow(preset.window, view.window),
+  );
+}
+
+function sameWindow(a: Window, b: Window): boolean {
+  return a.center === b.center && a.width === b.width && a.voiFunction === b.voiFunction;
+}
+
+function sameLut(a: VoiLut, b: VoiLut): boolean {
+  return (
+    a === b ||
+    (a.label === b.label &&
+      a.firstMapped === b.firstMapped &&
+      a.bits === b.bits &&
+      a.entries.length === b.entries.length &&
+      a.entries.every((v, i) => v === b.entries[i]))
+  );
+}
+
 /** The overlay's description of a window: "C 2048 / W 4096", plus the function unless LINEAR. */
 export function describeWindow(w: Window): string {
   const base = `C ${Math.round(w.center)} / W ${Math.round(w.width)}`;
