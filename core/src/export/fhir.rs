@@ -9,7 +9,7 @@ use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
-use super::wording::{self, AI_DISCLOSURE, FINDINGS, IMPRESSION, REPORT_TITLE, SIGNATURE};
+use super::wording::{self, REPORT_TITLE};
 use super::{text, ReportDocument, ReportStatus};
 
 /// The R4 DiagnosticReport elements this export fills, in the specification's order.
@@ -289,17 +289,8 @@ fn narrative(doc: &ReportDocument) -> String {
         );
         html.push_str("</p>");
     };
-    section(FINDINGS, wording::section_text(&doc.findings));
-    section(IMPRESSION, wording::section_text(&doc.impression));
-    section(SIGNATURE, &wording::signature_line(doc));
-    if let Some(disclosure) = wording::ai_disclosure(doc) {
-        section(AI_DISCLOSURE, &disclosure);
-    }
-    for (index, addendum) in doc.addenda.iter().enumerate() {
-        section(
-            &wording::addendum_heading(index + 1, addendum),
-            &addendum.text,
-        );
+    for (heading, body) in wording::sections(doc) {
+        section(&heading, &body);
     }
     html.push_str("</div>");
     html

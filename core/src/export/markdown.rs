@@ -1,7 +1,7 @@
 //! Markdown (CommonMark) export: the plain-text layout with headings, a header table and the
 //! report text escaped so that it shows exactly as written.
 
-use super::wording::{self, AI_DISCLOSURE, FINDINGS, IMPRESSION, REPORT_TITLE, SIGNATURE};
+use super::wording::{self, REPORT_TITLE};
 use super::{ReportDocument, ReportStatus};
 
 pub(super) fn render(doc: &ReportDocument) -> String {
@@ -24,18 +24,8 @@ pub(super) fn render(doc: &ReportDocument) -> String {
         out.push('\n');
     }
 
-    section(&mut out, FINDINGS, wording::section_text(&doc.findings));
-    section(&mut out, IMPRESSION, wording::section_text(&doc.impression));
-    section(&mut out, SIGNATURE, &wording::signature_line(doc));
-    if let Some(disclosure) = wording::ai_disclosure(doc) {
-        section(&mut out, AI_DISCLOSURE, &disclosure);
-    }
-    for (index, addendum) in doc.addenda.iter().enumerate() {
-        section(
-            &mut out,
-            &wording::addendum_heading(index + 1, addendum),
-            addendum.text.trim(),
-        );
+    for (heading, body) in wording::sections(doc) {
+        section(&mut out, &heading, &body);
     }
     let end = out.trim_end().len();
     out.truncate(end);

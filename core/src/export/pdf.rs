@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Offset, Timelike};
 use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::pdf_font::{self, Face};
-use super::wording::{self, AI_DISCLOSURE, FINDINGS, IMPRESSION, REPORT_TITLE, SIGNATURE};
+use super::wording::{self, REPORT_TITLE};
 use super::{ReportDocument, ReportStatus};
 
 const PAGE_WIDTH: f32 = 595.0;
@@ -50,17 +50,8 @@ pub(super) fn render(doc: &ReportDocument) -> Vec<u8> {
     for (label, value) in wording::header_fields(doc) {
         page.field(label, &value);
     }
-    page.section(FINDINGS, wording::section_text(&doc.findings));
-    page.section(IMPRESSION, wording::section_text(&doc.impression));
-    page.section(SIGNATURE, &wording::signature_line(doc));
-    if let Some(disclosure) = wording::ai_disclosure(doc) {
-        page.section(AI_DISCLOSURE, &disclosure);
-    }
-    for (index, addendum) in doc.addenda.iter().enumerate() {
-        page.section(
-            &wording::addendum_heading(index + 1, addendum),
-            addendum.text.trim(),
-        );
+    for (heading, body) in wording::sections(doc) {
+        page.section(&heading, &body);
     }
     let footer = match doc.status {
         ReportStatus::Preliminary => wording::preliminary_label(doc).to_string(),

@@ -136,6 +136,30 @@ pub(super) fn header_fields(doc: &ReportDocument) -> Vec<(&'static str, String)>
         .collect()
 }
 
+/// The report's sections in the order every human-readable export shows them: findings,
+/// impression, signature, the AI disclosure (where AI was involved), then the addenda; each a
+/// heading and its text.
+pub(super) fn sections(doc: &ReportDocument) -> Vec<(String, String)> {
+    let mut sections = vec![
+        (FINDINGS.to_owned(), section_text(&doc.findings).to_owned()),
+        (
+            IMPRESSION.to_owned(),
+            section_text(&doc.impression).to_owned(),
+        ),
+        (SIGNATURE.to_owned(), signature_line(doc)),
+    ];
+    if let Some(disclosure) = ai_disclosure(doc) {
+        sections.push((AI_DISCLOSURE.to_owned(), disclosure));
+    }
+    for (index, addendum) in doc.addenda.iter().enumerate() {
+        sections.push((
+            addendum_heading(index + 1, addendum),
+            addendum.text.trim().to_owned(),
+        ));
+    }
+    sections
+}
+
 pub(super) fn addendum_heading(number: usize, addendum: &Addendum) -> String {
     format!(
         "Addendum {number} — {}, {}",
