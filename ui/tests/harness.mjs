@@ -66,6 +66,14 @@ export async function openApp(browser, scenario = {}) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.addInitScript((s) => {
     window.__scenario = s;
+    // scenario.noWebgl2: a browser without WebGL2 (software-only VMs), so the viewer falls back
+    // to its canvas-2D renderer.
+    if (s.noWebgl2) {
+      const getContext = HTMLCanvasElement.prototype.getContext;
+      HTMLCanvasElement.prototype.getContext = function (type, ...options) {
+        return type === 'webgl2' ? null : getContext.call(this, type, ...options);
+      };
+    }
     // As the shell's app.security.freezePrototype does before any page script.
     Object.freeze(Object.prototype);
   }, scenario);

@@ -1,7 +1,7 @@
 // Front-end tests: the built app in headless Debian chromium with the Tauri IPC mocked.
 // Covers the worklist, window/level by drag, SIGMOID header windows and VOI LUT presets on signed
-// values (pixel values read back from the WebGL canvas), the edit → sign → read-only flow,
-// AI-text marking, the RadGraph colouring and verbatim errors.
+// values (pixel values read back from the WebGL2 canvas, and from the canvas-2D fallback), the
+// edit → sign → read-only flow, AI-text marking, the RadGraph colouring and verbatim errors.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { IMAGE, calls, canvasValues, frames, launchBrowser, openApp } from './harness.mjs';
@@ -292,6 +292,43 @@ test('a VOI LUT preset renders through its table, on signed values, and a drag l
     assert.equal(await selectedPreset(page), 'Custom (C 153 / W 2401)');
     await frames(page);
     assertFractions(await canvasValues(page, points), linear(153, 2401), 'window dragged from the VOI LUT', offset);
+  });
+});
+
+test('without WebGL2 the canvas-2D fallback renders windows and VOI LUTs on signed values, drags and inverts', async () => {
+  const root = Array.from({ length: 4096 }, (_, i) => Math.round(4095 * Math.sqrt(i / 4095)));
+  const header = {
+    windows: [{ center: 0, width: 4096, explanation: 'SIGNED FULL' }],
+    voi_lut: true,
+    voi_luts: [{ explanation: 'Square root', first_mapped: -1000, bits: 12, entries: root }],
+  };
+  const offset = 2048;
+  const table = (first, bits, entries) => (x) => entries[Math.min(entries.length - 1, Math.max(0, x - first))] / (2 ** bits - 1);
+  await withApp({ header, valueOffset: offset, noWebgl2: true }, async ({ page }) => {
+    await page.locator('table.studies tbody tr[data-study-id="1"] button.link').click();
+    await page.locator('canvas.image-canvas[data-loaded="true"]').waitFor();
+    assert.equal(await page.locator('canvas.image-canvas').getAttribute('data-renderer'), 'canvas2d');
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 0 / W 4096'));
+    await frames(page);
+    const points = await bandCentres(page);
+    assertFractions(await canvasValues(page, points), linear(0, 4096), 'canvas-2D header window on signed values', offset);
+
+    await page.getByLabel('Window preset').selectOption('1');
+    await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('VOI LUT: Square root'));
+    await frames(page);
+    assertFractions(await canvasValues(page, points), table(-1000, 12, root), 'canvas-2D VOI LUT', offset);
+
+    await dragWindowLevel(page);
+    assert.equal(await overlayLine(page), 'C 153 / W 2401');
+    await frames(page);
+    const dragged = await canvasValues(page, points);
+    assertFractions(dragged, linear(153, 2401), 'canvas-2D window dragged from the VOI LUT', offset);
+
+    await page.locator('canvas.image-canvas').click({ button: 'middle' });
+    await page.keyboard.press('i');
+    await frames(page);
+    const inverted = await canvasValues(page, points);
+    inverted.forEach((v, i) => assert.ok(Math.abs(v - (255 - dragged[i])) <= 2, `canvas-2D inverted band ${i}: ${v} vs ${255 - dragged[i]}`));
   });
 });
 
