@@ -9,7 +9,9 @@
 //! matrix product to f32 rounding, as two f32 products with different summation orders do.
 //!
 //! Weights are split and packed once at load, into the tile layout `TDPBF16PS` reads (pairs of
-//! consecutive k interleaved); activations are split per call. Products are blocked so that an
+//! consecutive k interleaved); activations are split per call, except the input of BERT's output
+//! layer: the intermediate layer's epilogue applies GELU and writes the pieces directly
+//! ([`dense_gelu_split`]), so its 3072-wide f32 result never goes to memory and back. Products are blocked so that an
 //! activation block, a weight block and the f32 accumulators stay in L2, with 32×32 outputs held
 //! in four tile registers over each k block.
 //!
@@ -205,11 +207,72 @@ impl PackedWeight {
     }
 }
 
+/// Activations split into bf16 pieces in the tile layout the products read: per 32-row
+/// microblock and 32-deep step, two tiles of 16 rows × 32 values per piece, zeros past the data.
+/// Filled by [`dense`] for its own input, or by [`dense_gelu_split`] as the next product's input.
+#[derive(Default)]
+pub struct SplitActivations {
+    pieces: [Aligned<u16>; 3],
+    rows: usize,
+    inputs: usize,
+    padded_rows: usize,
+    steps: usize,
+    used: usize,
+}
+
+impl SplitActivations {
+    /// Size for `rows × inputs` values in `used` pieces; every value is written afterwards.
+    fn prepare(&mut self, rows: usize, inputs: usize, used: usize) {
+        self.rows = rows;
+        self.inputs = inputs;
+        self.padded_rows = round_up(rows, MICRO);
+        self.steps = round_up(inputs, TILE_K) / TILE_K;
+        self.used = used;
+        let len = self.padded_rows * self.steps * TILE_K;
+        for piece in &mut self.pieces[..used] {
+            piece.at_least(len);
+        }
+    }
+
+    /// Split `x` (`rows × inputs`, row-major).
+    fn fill(&mut self, x: &[f32], rows: usize, inputs: usize, used: usize) {
+        self.prepare(rows, inputs, used);
+        let len = self.padded_rows * self.steps * TILE_K;
+        let [high, middle, low] = self.pieces.each_mut().map(|piece| {
+            let slice = piece.as_mut_slice();
+            let end = len.min(slice.len());
+            &mut slice[..end]
+        });
+        split_activations(
+            &x[..rows * inputs],
+            inputs,
+            self.padded_rows,
+            self.steps,
+            [high, middle, low],
+            used,
+        );
+    }
+}
+
+fn pieces_used(products: Products) -> usize {
+    match products {
+        Products::Six => 3,
+        Products::Three => 2,
+    }
+}
+
+impl PackedWeight {
+    /// How many piece products this weight's products sum.
+    pub fn products(&self) -> Products {
+        self.products
+    }
+}
+
 /// Per-thread buffers: the split activations, one block of f32 accumulators, and the bias
 /// laid out for broadcast tile loads.
 #[derive(Default)]
 struct Scratch {
-    activations: [Aligned<u16>; 3],
+    activations: SplitActivations,
     accumulators: Aligned<f32>,
     bias: Aligned<f32>,
 }
@@ -226,6 +289,22 @@ struct Output {
     outputs: usize,
 }
 
+/// Where the products' results go once a block is complete.
+#[derive(Clone, Copy)]
+enum Epilogue {
+    /// Into a row-major matrix.
+    Store(Output),
+    /// Through GELU, split into the next product's pieces (a [`SplitActivations`] whose depth is
+    /// this product's outputs): `rows` and `columns` are the real extent, zeros elsewhere.
+    GeluSplit {
+        pieces: [*mut u16; 3],
+        used: usize,
+        rows: usize,
+        columns: usize,
+        steps: usize,
+    },
+}
+
 /// `out = x·Wᵀ + bias` for `rows` rows of `x` (`rows × inputs`, row-major) into `out`
 /// (`rows × outputs`). Call only when [`available`] is true.
 pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &mut [f32]) {
@@ -235,72 +314,166 @@ pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &
     if rows == 0 {
         return;
     }
-    let padded_rows = round_up(rows, MICRO);
-    let padded_k = weight.padded_inputs;
-    let steps = padded_k / TILE_K;
     SCRATCH.with(|scratch| {
         let scratch = &mut *scratch.borrow_mut();
-        let [high, middle, low] = scratch
-            .activations
-            .each_mut()
-            .map(|piece| piece.at_least(padded_rows * padded_k));
-        let pieces_used = if weight.products == Products::Six {
-            3
-        } else {
-            2
-        };
-        split_activations(
-            &x[..rows * k],
-            k,
-            padded_rows,
-            steps,
-            [high, middle, low],
-            pieces_used,
-        );
-        let bias_tiles = scratch.bias.at_least(weight.padded_outputs);
-        bias_tiles[..n].copy_from_slice(bias);
-        bias_tiles[n..].fill(0.0);
-        let accumulators = scratch
-            .accumulators
-            .at_least(BLOCK_ROWS * BLOCK_COLS)
-            .as_mut_ptr();
-        let activations = scratch
-            .activations
-            .each_ref()
-            .map(|piece| piece.as_slice().as_ptr());
+        let Scratch {
+            activations,
+            accumulators,
+            bias: bias_tiles,
+        } = scratch;
+        activations.fill(x, rows, k, pieces_used(weight.products));
         let output = Output {
             out: out.as_mut_ptr(),
             rows,
             outputs: n,
         };
-        // SAFETY: AMX is available (asserted) and the tiles are configured for this thread here;
-        // the activations hold padded_rows × padded_k values per piece, the accumulators a full
-        // block, the bias padded_outputs values, and `out` rows × n (asserted above).
+        // SAFETY: `out` holds rows × n values (asserted above).
         unsafe {
-            tiles::configure();
-            for col0 in (0..weight.padded_outputs).step_by(BLOCK_COLS) {
-                let cols = BLOCK_COLS.min(weight.padded_outputs - col0);
-                for row0 in (0..padded_rows).step_by(BLOCK_ROWS) {
-                    let block_rows = BLOCK_ROWS.min(padded_rows - row0);
-                    let block = Block {
-                        row0,
-                        rows: block_rows,
-                        col0,
-                        cols,
-                        steps,
-                    };
-                    block.accumulate(
-                        &activations,
-                        weight,
-                        bias_tiles.as_ptr(),
-                        accumulators,
-                        output,
-                    );
-                }
-            }
-            tiles::release();
-        }
+            products(
+                activations,
+                weight,
+                bias,
+                accumulators,
+                bias_tiles,
+                Epilogue::Store(output),
+            )
+        };
     });
+}
+
+/// `out = a·Wᵀ + bias` for activations already split (by [`dense_gelu_split`]).
+pub fn dense_split(
+    activations: &SplitActivations,
+    weight: &PackedWeight,
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    assert!(available(), "AMX products used on a machine without them");
+    let (rows, n) = (activations.rows, weight.outputs);
+    assert!(activations.inputs == weight.inputs && out.len() >= rows * n && bias.len() == n);
+    assert!(
+        activations.used >= pieces_used(weight.products),
+        "too few pieces split"
+    );
+    if rows == 0 {
+        return;
+    }
+    SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let output = Output {
+            out: out.as_mut_ptr(),
+            rows,
+            outputs: n,
+        };
+        // SAFETY: `out` holds rows × n values (asserted above).
+        unsafe {
+            products(
+                activations,
+                weight,
+                bias,
+                &mut scratch.accumulators,
+                &mut scratch.bias,
+                Epilogue::Store(output),
+            )
+        };
+    });
+}
+
+/// `next = split(gelu(x·Wᵀ + bias))`, in `next_products`' pieces: the input of the following
+/// product, without writing the f32 values out and reading them back. Bit-identical to
+/// [`dense`], `gelu_in_place` and the split of the next [`dense`].
+pub fn dense_gelu_split(
+    x: &[f32],
+    rows: usize,
+    weight: &PackedWeight,
+    bias: &[f32],
+    next: &mut SplitActivations,
+    next_products: Products,
+) {
+    assert!(available(), "AMX products used on a machine without them");
+    let (k, n) = (weight.inputs, weight.outputs);
+    assert!(x.len() >= rows * k && bias.len() == n);
+    let used = pieces_used(next_products);
+    next.prepare(rows, n, used);
+    if rows == 0 {
+        return;
+    }
+    debug_assert_eq!(next.steps * TILE_K, weight.padded_outputs);
+    SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let Scratch {
+            activations,
+            accumulators,
+            bias: bias_tiles,
+        } = scratch;
+        activations.fill(x, rows, k, pieces_used(weight.products));
+        let epilogue = Epilogue::GeluSplit {
+            pieces: next
+                .pieces
+                .each_mut()
+                .map(|piece| piece.as_mut_slice().as_mut_ptr()),
+            used,
+            rows,
+            columns: n,
+            steps: next.steps,
+        };
+        // SAFETY: `next` was sized for padded rows × its steps (prepare above).
+        unsafe {
+            products(
+                activations,
+                weight,
+                bias,
+                accumulators,
+                bias_tiles,
+                epilogue,
+            )
+        };
+    });
+}
+
+/// All blocks of one product.
+///
+/// # Safety
+/// The epilogue's destination holds what it describes.
+unsafe fn products(
+    activations: &SplitActivations,
+    weight: &PackedWeight,
+    bias: &[f32],
+    accumulators: &mut Aligned<f32>,
+    bias_tiles: &mut Aligned<f32>,
+    epilogue: Epilogue,
+) {
+    let n = weight.outputs;
+    let bias_tiles = bias_tiles.at_least(weight.padded_outputs);
+    bias_tiles[..n].copy_from_slice(bias);
+    bias_tiles[n..].fill(0.0);
+    let accumulators = accumulators.at_least(BLOCK_ROWS * BLOCK_COLS).as_mut_ptr();
+    let pieces = activations
+        .pieces
+        .each_ref()
+        .map(|piece| piece.as_slice().as_ptr());
+    let (padded_rows, steps) = (activations.padded_rows, activations.steps);
+    debug_assert_eq!(steps * TILE_K, weight.padded_inputs);
+    // SAFETY: AMX is available (the callers assert it) and the tiles are configured for this
+    // thread here; the activations hold padded_rows × steps·32 values per piece used, the
+    // accumulators a full block, the bias padded_outputs values.
+    unsafe {
+        tiles::configure();
+        for col0 in (0..weight.padded_outputs).step_by(BLOCK_COLS) {
+            let cols = BLOCK_COLS.min(weight.padded_outputs - col0);
+            for row0 in (0..padded_rows).step_by(BLOCK_ROWS) {
+                let block = Block {
+                    row0,
+                    rows: BLOCK_ROWS.min(padded_rows - row0),
+                    col0,
+                    cols,
+                    steps,
+                };
+                block.accumulate(&pieces, weight, bias_tiles.as_ptr(), accumulators, epilogue);
+            }
+        }
+        tiles::release();
+    }
 }
 
 /// Splits the activations (`rows × k`, row-major) into the tile layout of the first
@@ -447,7 +620,7 @@ impl Block {
         weight: &PackedWeight,
         bias: *const f32,
         acc: *mut f32,
-        output: Output,
+        epilogue: Epilogue,
     ) {
         let depth = self.steps * TILE_K;
         let tiles_per_row = self.cols / TILE;
@@ -477,7 +650,12 @@ impl Block {
                         );
                         let row = self.row0 + r;
                         let col = self.col0 + c;
-                        let inside = row + MICRO <= output.rows && col + MICRO <= output.outputs;
+                        let direct = match epilogue {
+                            Epilogue::Store(output) => (row + MICRO <= output.rows
+                                && col + MICRO <= output.outputs)
+                                .then_some(output),
+                            Epilogue::GeluSplit { .. } => None,
+                        };
                         if first {
                             tiles::load(tiles::Quad::broadcast(bias.add(col)));
                         } else {
@@ -487,7 +665,7 @@ impl Block {
                             Products::Six => tiles::multiply_six(a, b, depth_steps),
                             Products::Three => tiles::multiply_three(a, b, depth_steps),
                         }
-                        if last && inside {
+                        if let Some(output) = direct.filter(|_| last) {
                             tiles::store(tiles::Quad::rows(
                                 output.out.add(row * output.outputs + col),
                                 output.outputs,
@@ -499,7 +677,29 @@ impl Block {
                 }
             }
         }
-        // The edge microblocks, from the accumulators.
+        match epilogue {
+            Epilogue::Store(output) => self.store_edges(acc, tiles_per_row, output),
+            Epilogue::GeluSplit {
+                pieces,
+                used,
+                rows,
+                columns,
+                steps,
+            } => {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: AMX CPUs have AVX-512 F and BW; the destination was sized by the
+                // caller for every padded row and step.
+                unsafe {
+                    self.gelu_split(acc, tiles_per_row, pieces, used, rows, columns, steps)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = (pieces, used, rows, columns, steps);
+            }
+        }
+    }
+
+    /// The edge microblocks (not wholly inside `out`), from the accumulators.
+    fn store_edges(&self, acc: *mut f32, tiles_per_row: usize, output: Output) {
         for r in (0..self.rows).step_by(MICRO) {
             for c in (0..self.cols).step_by(MICRO) {
                 let (row, col) = (self.row0 + r, self.col0 + c);
@@ -517,6 +717,55 @@ impl Block {
                             *output.out.add((row + i) * output.outputs + col + j) =
                                 *acc.add(tile + (i % TILE) * TILE + j % TILE);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The block through GELU and split into the next product's pieces: every padded row and
+    /// 32-column step of the block is written, zeros outside `rows × columns` (as the masked
+    /// loads of the split of a separate pass give).
+    ///
+    /// # Safety
+    /// `pieces[..used]` hold the next product's padded rows × `steps` steps; `acc` the block.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gelu_split(
+        &self,
+        acc: *mut f32,
+        tiles_per_row: usize,
+        pieces: [*mut u16; 3],
+        used: usize,
+        rows: usize,
+        columns: usize,
+        steps: usize,
+    ) {
+        use std::arch::x86_64::*;
+        for r in 0..self.rows {
+            let row = self.row0 + r;
+            for c in (0..self.cols).step_by(TILE_K) {
+                let start = activation_offset(row, (self.col0 + c) / TILE_K, steps);
+                for half in 0..2 {
+                    let first = self.col0 + c + half * TILE;
+                    let valid = if row < rows {
+                        columns.saturating_sub(first).min(TILE)
+                    } else {
+                        0
+                    };
+                    let tile =
+                        ((r / TILE) * tiles_per_row + (c + half * TILE) / TILE) * TILE * TILE
+                            + (r % TILE) * TILE;
+                    // SAFETY: row r % 16 of tile (r / 16, (c + 16·half) / 16) lies in the block.
+                    let values = unsafe { _mm512_loadu_ps(acc.add(tile)) };
+                    let gelu = _mm512_maskz_mov_ps(
+                        ((1u32 << valid) - 1) as u16,
+                        super::gelu::gelu_lanes(values),
+                    );
+                    for (piece, bits) in pieces[..used].iter().zip(split_lanes(gelu)) {
+                        // SAFETY: start + 32 ≤ the piece's padded rows × steps · 32 (caller).
+                        unsafe { _mm256_storeu_si256(piece.add(start + half * TILE).cast(), bits) };
                     }
                 }
             }
@@ -884,6 +1133,50 @@ mod tests {
             [h, m, l]
         );
         assert_eq!(scalar[0][start + 6], 0, "depth padding is zero");
+    }
+
+    #[test]
+    fn gelu_and_split_in_the_epilogue_equal_separate_passes() {
+        if !available() {
+            eprintln!("skipped: this CPU or kernel offers no AMX-BF16");
+            return;
+        }
+        // 300 rows span two row blocks; 290 outputs leave a partial column block and step.
+        for products in [Products::Six, Products::Three] {
+            for (rows, hidden, inner) in [(1, 40, 50), (37, 70, 290), (300, 64, 290)] {
+                let x = values(rows * hidden, 21);
+                let first = PackedWeight::new(&values(inner * hidden, 22), inner, hidden, products);
+                let second =
+                    PackedWeight::new(&values(hidden * inner, 23), hidden, inner, products);
+                let (b1, b2) = (values(inner, 24), values(hidden, 25));
+                let mut middle = vec![0f32; rows * inner];
+                dense(&x, rows, &first, &b1, &mut middle);
+                crate::radgraph::gelu::gelu_in_place(&mut middle);
+                let mut separate = vec![0f32; rows * hidden];
+                dense(&middle, rows, &second, &b2, &mut separate);
+                let mut split = SplitActivations::default();
+                dense_gelu_split(&x, rows, &first, &b1, &mut split, products);
+                // The same pieces as splitting the GELU output, padding included.
+                let mut expected = SplitActivations::default();
+                let used = pieces_used(products);
+                expected.fill(&middle, rows, inner, used);
+                let len = expected.padded_rows * expected.steps * TILE_K;
+                for piece in 0..used {
+                    assert!(
+                        split.pieces[piece].as_slice()[..len]
+                            == expected.pieces[piece].as_slice()[..len],
+                        "{products:?} {rows}×{hidden}×{inner}: piece {piece}"
+                    );
+                }
+                let mut fused = vec![f32::NAN; rows * hidden];
+                dense_split(&split, &second, &b2, &mut fused);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(
+                    bits(&fused) == bits(&separate),
+                    "{products:?} {rows}×{hidden}×{inner}"
+                );
+            }
+        }
     }
 
     #[test]

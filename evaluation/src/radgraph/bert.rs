@@ -106,6 +106,8 @@ struct GroupBuffers {
     context: Vec<f32>,
     hidden: Vec<f32>,
     intermediate: Vec<f32>,
+    /// The GELU output already split for the AMX output product (the f32 values never written).
+    intermediate_split: amx::SplitActivations,
     scores: Vec<f32>,
 }
 
@@ -466,6 +468,7 @@ impl BertEncoder {
             context,
             hidden,
             intermediate,
+            intermediate_split,
             scores,
         } = buffers;
         // Every value of these is written before it is read.
@@ -473,7 +476,6 @@ impl BertEncoder {
         qkv.resize(m * 3 * h, 0.0);
         context.resize(m * h, 0.0);
         hidden.resize(m * h, 0.0);
-        intermediate.resize(m * self.config.intermediate_size, 0.0);
         for (segment, &offset) in segments.iter().zip(&offsets) {
             for (position, &id) in segment.iter().enumerate() {
                 let row = &mut x[(offset + position) * h..(offset + position + 1) * h];
@@ -498,9 +500,25 @@ impl BertEncoder {
                 *out += residual;
             }
             layer_norm(hidden, &layer.attention_norm, h);
-            dense(hidden, m, &layer.intermediate, intermediate, parallelism);
-            gelu::gelu_in_place(intermediate);
-            dense(intermediate, m, &layer.output, x, parallelism);
+            match (&layer.intermediate.weight, &layer.output.weight) {
+                (DenseWeight::Amx(first), DenseWeight::Amx(second)) => {
+                    amx::dense_gelu_split(
+                        hidden,
+                        m,
+                        first,
+                        &layer.intermediate.bias,
+                        intermediate_split,
+                        second.products(),
+                    );
+                    amx::dense_split(intermediate_split, second, &layer.output.bias, x);
+                }
+                _ => {
+                    intermediate.resize(m * self.config.intermediate_size, 0.0);
+                    dense(hidden, m, &layer.intermediate, intermediate, parallelism);
+                    gelu::gelu_in_place(intermediate);
+                    dense(intermediate, m, &layer.output, x, parallelism);
+                }
+            }
             for (out, residual) in x.iter_mut().zip(hidden.iter()) {
                 *out += residual;
             }

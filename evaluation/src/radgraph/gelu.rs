@@ -150,54 +150,76 @@ pub fn gelu_in_place(values: &mut [f32]) {
 #[target_feature(enable = "avx512f")]
 fn gelu_avx512(values: &mut [f32]) {
     use std::arch::x86_64::*;
-    // Column i of each row of COEFFICIENTS in lanes 0–7 (lanes 8–15 unused).
-    let table = |degree: usize| {
-        let mut row = [0f32; 16];
-        row[..INTERVALS].copy_from_slice(&COEFFICIENTS[degree]);
-        // SAFETY: `row` holds 16 values.
-        unsafe { _mm512_loadu_ps(row.as_ptr()) }
-    };
-    let tables: [__m512; 9] = std::array::from_fn(table);
-    let sign_mask = _mm512_set1_epi32(i32::MIN);
-    let half = _mm512_set1_ps(0.5);
-    let one = _mm512_set1_ps(1.0);
-    let inverse_width = _mm512_set1_ps(1.0 / WIDTH);
-    let width = _mm512_set1_ps(WIDTH);
-    let last_interval = _mm512_set1_epi32(INTERVALS as i32 - 1);
-    let saturation = _mm512_set1_ps(SATURATION);
-    let scale = _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2);
     let mut chunks = values.chunks_exact_mut(16);
     for chunk in &mut chunks {
         // SAFETY: the chunk holds 16 values.
-        let x = unsafe { _mm512_loadu_ps(chunk.as_ptr()) };
-        let t = _mm512_mul_ps(x, scale);
-        let sign = _mm512_and_si512(_mm512_castps_si512(t), sign_mask);
-        let magnitude = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, _mm512_castps_si512(t)));
-        // Truncation as `as usize` does (NaN lanes give an arbitrary interval; NaN stays NaN).
-        let interval = _mm512_min_epi32(
-            _mm512_cvttps_epi32(_mm512_mul_ps(magnitude, inverse_width)),
-            last_interval,
-        );
-        let interval = _mm512_max_epi32(interval, _mm512_setzero_si512());
-        let centre = _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(interval), half), width);
-        let u = _mm512_sub_ps(magnitude, centre);
-        let mut erf = _mm512_permutexvar_ps(interval, tables[8]);
-        for degree in (0..8).rev() {
-            erf = _mm512_fmadd_ps(erf, u, _mm512_permutexvar_ps(interval, tables[degree]));
-        }
-        let saturated = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(magnitude, saturation);
-        let erf = _mm512_mask_mov_ps(erf, saturated, one);
-        let erf = _mm512_castsi512_ps(_mm512_or_si512(
-            _mm512_andnot_si512(sign_mask, _mm512_castps_si512(erf)),
-            sign,
-        ));
-        let gelu = _mm512_mul_ps(_mm512_mul_ps(x, half), _mm512_add_ps(one, erf));
-        // SAFETY: as the load.
-        unsafe { _mm512_storeu_ps(chunk.as_mut_ptr(), gelu) };
+        unsafe {
+            _mm512_storeu_ps(
+                chunk.as_mut_ptr(),
+                gelu_lanes(_mm512_loadu_ps(chunk.as_ptr())),
+            )
+        };
     }
     for v in chunks.into_remainder() {
         *v = gelu(*v);
     }
+}
+
+/// Column i of each row of COEFFICIENTS in lanes 0–7 (lanes 8–15 unused), for lane lookups.
+#[cfg(target_arch = "x86_64")]
+#[repr(align(64))]
+struct Tables([[f32; 16]; 9]);
+
+#[cfg(target_arch = "x86_64")]
+static TABLES: Tables = {
+    let mut tables = [[0f32; 16]; 9];
+    let mut degree = 0;
+    while degree < 9 {
+        let mut interval = 0;
+        while interval < INTERVALS {
+            tables[degree][interval] = COEFFICIENTS[degree][interval];
+            interval += 1;
+        }
+        degree += 1;
+    }
+    Tables(tables)
+};
+
+/// [`gelu`] on 16 lanes, bit-identical to the scalar function.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) fn gelu_lanes(x: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // SAFETY: each row of TABLES holds 16 values.
+    let table = |degree: usize| unsafe { _mm512_load_ps(TABLES.0[degree].as_ptr()) };
+    let sign_mask = _mm512_set1_epi32(i32::MIN);
+    let half = _mm512_set1_ps(0.5);
+    let one = _mm512_set1_ps(1.0);
+    let t = _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+    let sign = _mm512_and_si512(_mm512_castps_si512(t), sign_mask);
+    let magnitude = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, _mm512_castps_si512(t)));
+    // Truncation as `as usize` does (NaN lanes give an arbitrary interval; NaN stays NaN).
+    let interval = _mm512_min_epi32(
+        _mm512_cvttps_epi32(_mm512_mul_ps(magnitude, _mm512_set1_ps(1.0 / WIDTH))),
+        _mm512_set1_epi32(INTERVALS as i32 - 1),
+    );
+    let interval = _mm512_max_epi32(interval, _mm512_setzero_si512());
+    let centre = _mm512_mul_ps(
+        _mm512_add_ps(_mm512_cvtepi32_ps(interval), half),
+        _mm512_set1_ps(WIDTH),
+    );
+    let u = _mm512_sub_ps(magnitude, centre);
+    let mut erf = _mm512_permutexvar_ps(interval, table(8));
+    for degree in (0..8).rev() {
+        erf = _mm512_fmadd_ps(erf, u, _mm512_permutexvar_ps(interval, table(degree)));
+    }
+    let saturated = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(magnitude, _mm512_set1_ps(SATURATION));
+    let erf = _mm512_mask_mov_ps(erf, saturated, one);
+    let erf = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_andnot_si512(sign_mask, _mm512_castps_si512(erf)),
+        sign,
+    ));
+    _mm512_mul_ps(_mm512_mul_ps(x, half), _mm512_add_ps(one, erf))
 }
 
 #[cfg(test)]
