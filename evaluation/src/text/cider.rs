@@ -31,12 +31,6 @@ pub struct CiderD {
     refs: Vec<Vec<Counts>>,
 }
 
-/// TF-IDF weights of one caption per n, with their norms.
-struct Vector {
-    weights: [HashMap<usize, f64>; N],
-    norm: [f64; N],
-}
-
 impl CiderD {
     fn precook(&mut self, caption: &str) -> Counts {
         let words = python_split(caption);
@@ -105,38 +99,47 @@ impl CiderD {
             return None;
         }
         let ref_len = (indices.len() as f64).ln();
-        let vector = |counts: &Counts| -> Vector {
-            let mut weights: [HashMap<usize, f64>; N] = Default::default();
+        // TF-IDF weight of each n-gram of a caption, in its `ngrams` order, and the norms per n.
+        let weights = |counts: &Counts| -> (Vec<f64>, [f64; N]) {
             let mut norm = [0.0; N];
-            for &(id, n, term_frequency) in &counts.ngrams {
-                let df = document_frequency[id].max(1.0).ln();
-                let value = term_frequency * (ref_len - df);
-                weights[n].insert(id, value);
-                norm[n] += value.powi(2);
-            }
-            for v in &mut norm {
-                *v = v.sqrt();
-            }
-            Vector { weights, norm }
+            let weights = counts
+                .ngrams
+                .iter()
+                .map(|&(id, n, term_frequency)| {
+                    let df = document_frequency[id].max(1.0).ln();
+                    let value = term_frequency * (ref_len - df);
+                    norm[n] += value.powi(2);
+                    value
+                })
+                .collect();
+            (weights, norm.map(f64::sqrt))
         };
+        // A reference's weights by n-gram id while its hypothesis is scored (NaN: absent).
+        let mut reference_weight = vec![f64::NAN; self.ids.len()];
         let mut scores = Vec::with_capacity(indices.len());
         for &i in indices {
             let test = &self.tests[i];
-            let hyp = vector(test);
+            let (hyp, hyp_norm) = weights(test);
             let mut score = [0.0f64; N];
             for reference in &self.refs[i] {
-                let r = vector(reference);
+                let (r, r_norm) = weights(reference);
+                for (&(id, _, _), &w) in reference.ngrams.iter().zip(&r) {
+                    reference_weight[id] = w;
+                }
                 let delta = test.bigrams - reference.bigrams;
                 let mut value = [0.0f64; N];
-                for &(id, n, _) in &test.ngrams {
-                    let h = hyp.weights[n][&id];
-                    let rv = r.weights[n].get(&id).copied().unwrap_or(0.0);
+                for (&(id, n, _), &h) in test.ngrams.iter().zip(&hyp) {
+                    let rv = reference_weight[id];
+                    let rv = if rv.is_nan() { 0.0 } else { rv };
                     value[n] += h.min(rv) * rv;
+                }
+                for &(id, _, _) in &reference.ngrams {
+                    reference_weight[id] = f64::NAN;
                 }
                 for (n, total) in score.iter_mut().enumerate() {
                     let mut v = value[n];
-                    if hyp.norm[n] != 0.0 && r.norm[n] != 0.0 {
-                        v /= hyp.norm[n] * r.norm[n];
+                    if hyp_norm[n] != 0.0 && r_norm[n] != 0.0 {
+                        v /= hyp_norm[n] * r_norm[n];
                     }
                     v *= std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
                     *total += v;
