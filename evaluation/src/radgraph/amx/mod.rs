@@ -1,0 +1,328 @@
+//! f32-accurate matrix products on Intel AMX tiles ("split bf16"), for the BERT encoder's dense
+//! layers.
+//!
+//! AMX multiplies bf16 matrices, accumulating in f32, at many times the f32 rate of AVX-512. A
+//! normal f32 value is exactly the sum of three bf16 pieces (8 + 8 + 8 significant bits), so
+//! `x·w = Σᵢⱼ xᵢ·wⱼ`; each piece product is exact in f32, and the six products down to 2⁻¹⁸ of
+//! the leading one are summed by the tile unit in f32. What is left out (`x₁w₂ + x₂w₁ + x₂w₂`) is
+//! below 2⁻²⁵ of `|x·w|`, under the rounding of an f32 product, so results agree with an f32
+//! matrix product to f32 rounding, as two f32 products with different summation orders do.
+//!
+//! Weights are split and packed once at load, into the tile layout `TDPBF16PS` reads (pairs of
+//! consecutive k interleaved); activations are split per call, except the input of BERT's output
+//! layer: the intermediate layer's epilogue applies GELU and writes the pieces directly
+//! ([`dense_gelu_split`]), so its 3072-wide f32 result never goes to memory and back. Products
+//! are blocked so that an activation block, a weight block and the f32 accumulators stay in L2,
+//! with 32×32 outputs held in four tile registers over each k block.
+//!
+//! [`pieces`] splits values and lays them out, [`block`] runs one block of a product and its
+//! epilogue, `tiles` holds the instructions.
+//!
+//! Used only where the CPU has AMX-BF16 and Linux grants the tile state; `RADDRAFT_NO_AMX=1`
+//! keeps the plain f32 kernels.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+mod block;
+mod pieces;
+#[cfg(test)]
+mod tests;
+#[cfg(target_arch = "x86_64")]
+mod tiles;
+
+use block::Block;
+use pieces::{pieces_used, Aligned};
+pub use pieces::{PackedWeight, SplitActivations};
+
+/// Rows, columns and depth of the blocks that are kept in L2.
+const BLOCK_ROWS: usize = 256;
+const BLOCK_COLS: usize = 256;
+const BLOCK_DEPTH: usize = 128;
+/// A tile is 16 rows of 64 bytes: 16 × 32 bf16 inputs or 16 × 16 f32 accumulators.
+const TILE: usize = 16;
+const TILE_K: usize = 32;
+/// The output block held in tile registers: 2 × 2 tiles.
+const MICRO: usize = 32;
+/// bf16 values in the packed weights per (32 columns × 32 k) block: two tiles.
+const PACKED_BLOCK: usize = 2 * TILE * TILE_K;
+
+/// How many piece products are summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Products {
+    /// Six (bf16×6): every product down to 2⁻¹⁸ of the leading one; f32 accuracy.
+    Six,
+    /// Three (bf16×3): two pieces per operand (16 significant bits) and the products down to
+    /// 2⁻⁹; about 2⁻¹⁶ relative error per product, twice the speed.
+    Three,
+}
+
+/// Whether AMX products are used in this process (checked once).
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        std::env::var("RADDRAFT_NO_AMX").map_or(true, |v| v.is_empty() || v == "0") && detect()
+    })
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn detect() -> bool {
+    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_long = 18;
+    // SAFETY: CPUID leaf 7 exists on every x86-64 CPU this code can run on (the call is safe
+    // from Rust 1.94; `unsafe` for the crate's minimum version).
+    #[allow(unused_unsafe)]
+    let leaf7 = unsafe { std::arch::x86_64::__cpuid_count(7, 0) };
+    let amx_bf16 = leaf7.edx & (1 << 22) != 0;
+    let amx_tile = leaf7.edx & (1 << 24) != 0;
+    // The kernel keeps tile data out of threads until the process asks for it.
+    // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM) only changes this process's permitted state.
+    amx_bf16
+        && amx_tile
+        && unsafe {
+            libc::syscall(
+                libc::SYS_arch_prctl,
+                ARCH_REQ_XCOMP_PERM,
+                XFEATURE_XTILEDATA,
+            )
+        } == 0
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn detect() -> bool {
+    false
+}
+
+/// Per-thread buffers: the split activations, one block of f32 accumulators, and the bias
+/// laid out for broadcast tile loads.
+#[derive(Default)]
+struct Scratch {
+    activations: SplitActivations,
+    accumulators: Aligned<f32>,
+    bias: Aligned<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Where a dense product writes: `out`, `rows × outputs` row-major.
+#[derive(Clone, Copy)]
+struct Output {
+    out: *mut f32,
+    rows: usize,
+    outputs: usize,
+}
+
+/// Where the products' results go once a block is complete.
+#[derive(Clone, Copy)]
+enum Epilogue {
+    /// Into a row-major matrix.
+    Store(Output),
+    /// Through GELU, split into the next product's pieces (a [`SplitActivations`] whose depth is
+    /// this product's outputs): `rows` and `columns` are the real extent, zeros elsewhere.
+    GeluSplit {
+        pieces: [*mut u16; 3],
+        used: usize,
+        rows: usize,
+        columns: usize,
+        steps: usize,
+    },
+}
+
+/// `out = x·Wᵀ + bias` for `rows` rows of `x` (`rows × inputs`, row-major) into `out`
+/// (`rows × outputs`). Call only when [`available`] is true.
+pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &mut [f32]) {
+    assert!(available(), "AMX products used on a machine without them");
+    let (k, n) = (weight.inputs, weight.outputs);
+    assert!(x.len() >= rows * k && out.len() >= rows * n && bias.len() == n);
+    if rows == 0 {
+        return;
+    }
+    SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let Scratch {
+            activations,
+            accumulators,
+            bias: bias_tiles,
+        } = scratch;
+        activations.fill(x, rows, k, pieces_used(weight.products));
+        let output = Output {
+            out: out.as_mut_ptr(),
+            rows,
+            outputs: n,
+        };
+        // SAFETY: `out` holds rows × n values (asserted above).
+        unsafe {
+            products(
+                activations,
+                weight,
+                bias,
+                accumulators,
+                bias_tiles,
+                Epilogue::Store(output),
+            )
+        };
+    });
+}
+
+/// `out = a·Wᵀ + bias` for activations already split (by [`dense_gelu_split`]).
+pub fn dense_split(
+    activations: &SplitActivations,
+    weight: &PackedWeight,
+    bias: &[f32],
+    out: &mut [f32],
+) {
+    assert!(available(), "AMX products used on a machine without them");
+    let (rows, n) = (activations.rows, weight.outputs);
+    assert!(activations.inputs == weight.inputs && out.len() >= rows * n && bias.len() == n);
+    assert!(
+        activations.used >= pieces_used(weight.products),
+        "too few pieces split"
+    );
+    if rows == 0 {
+        return;
+    }
+    SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let output = Output {
+            out: out.as_mut_ptr(),
+            rows,
+            outputs: n,
+        };
+        // SAFETY: `out` holds rows × n values (asserted above).
+        unsafe {
+            products(
+                activations,
+                weight,
+                bias,
+                &mut scratch.accumulators,
+                &mut scratch.bias,
+                Epilogue::Store(output),
+            )
+        };
+    });
+}
+
+/// `next = split(gelu(x·Wᵀ + bias))`, in `next_products`' pieces: the input of the following
+/// product, without writing the f32 values out and reading them back. Bit-identical to
+/// [`dense`], `gelu_in_place` and the split of the next [`dense`].
+pub fn dense_gelu_split(
+    x: &[f32],
+    rows: usize,
+    weight: &PackedWeight,
+    bias: &[f32],
+    next: &mut SplitActivations,
+    next_products: Products,
+) {
+    assert!(available(), "AMX products used on a machine without them");
+    let (k, n) = (weight.inputs, weight.outputs);
+    assert!(x.len() >= rows * k && bias.len() == n);
+    let used = pieces_used(next_products);
+    next.prepare(rows, n, used);
+    if rows == 0 {
+        return;
+    }
+    debug_assert_eq!(next.steps * TILE_K, weight.padded_outputs);
+    SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let Scratch {
+            activations,
+            accumulators,
+            bias: bias_tiles,
+        } = scratch;
+        activations.fill(x, rows, k, pieces_used(weight.products));
+        let epilogue = Epilogue::GeluSplit {
+            pieces: next
+                .pieces
+                .each_mut()
+                .map(|piece| piece.as_mut_slice().as_mut_ptr()),
+            used,
+            rows,
+            columns: n,
+            steps: next.steps,
+        };
+        // SAFETY: `next` was sized for padded rows × its steps (prepare above).
+        unsafe {
+            products(
+                activations,
+                weight,
+                bias,
+                accumulators,
+                bias_tiles,
+                epilogue,
+            )
+        };
+    });
+}
+
+/// All blocks of one product.
+///
+/// # Safety
+/// The epilogue's destination holds what it describes.
+unsafe fn products(
+    activations: &SplitActivations,
+    weight: &PackedWeight,
+    bias: &[f32],
+    accumulators: &mut Aligned<f32>,
+    bias_tiles: &mut Aligned<f32>,
+    epilogue: Epilogue,
+) {
+    let n = weight.outputs;
+    let bias_tiles = bias_tiles.at_least(weight.padded_outputs);
+    bias_tiles[..n].copy_from_slice(bias);
+    bias_tiles[n..].fill(0.0);
+    let accumulators = accumulators.at_least(BLOCK_ROWS * BLOCK_COLS).as_mut_ptr();
+    let pieces = activations
+        .pieces
+        .each_ref()
+        .map(|piece| piece.as_slice().as_ptr());
+    let (padded_rows, steps) = (activations.padded_rows, activations.steps);
+    debug_assert_eq!(steps * TILE_K, weight.padded_inputs);
+    // SAFETY: AMX is available (the callers assert it) and the tiles are configured for this
+    // thread here; the activations hold padded_rows × steps·32 values per piece used, the
+    // accumulators a full block, the bias padded_outputs values.
+    unsafe {
+        tiles::configure();
+        for col0 in (0..weight.padded_outputs).step_by(BLOCK_COLS) {
+            let cols = BLOCK_COLS.min(weight.padded_outputs - col0);
+            for row0 in (0..padded_rows).step_by(BLOCK_ROWS) {
+                let block = Block {
+                    row0,
+                    rows: BLOCK_ROWS.min(padded_rows - row0),
+                    col0,
+                    cols,
+                    steps,
+                };
+                block.accumulate(&pieces, weight, bias_tiles.as_ptr(), accumulators, epilogue);
+            }
+        }
+        tiles::release();
+    }
+}
+
+/// Stand-ins where there is no AMX; never called, as [`available`] is false there.
+#[cfg(not(target_arch = "x86_64"))]
+mod tiles {
+    #[derive(Clone, Copy)]
+    pub struct Quad;
+    impl Quad {
+        pub unsafe fn tiles(_: *mut f32, _: usize) -> Self {
+            unreachable!("AMX is x86-64 only")
+        }
+        pub unsafe fn rows(_: *mut f32, _: usize) -> Self {
+            unreachable!("AMX is x86-64 only")
+        }
+        pub unsafe fn broadcast(_: *const f32) -> Self {
+            unreachable!("AMX is x86-64 only")
+        }
+    }
+    pub unsafe fn configure() {
+        unreachable!("AMX is x86-64 only")
+    }
+    pub unsafe fn release() {}
+    pub unsafe fn load(_: Quad) {}
+    pub unsafe fn store(_: Quad) {}
+    pub unsafe fn multiply_six(_: [*const u16; 3], _: [*const u16; 3], _: usize) {}
+    pub unsafe fn multiply_three(_: [*const u16; 3], _: [*const u16; 3], _: usize) {}
+}

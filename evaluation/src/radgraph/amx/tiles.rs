@@ -1,0 +1,254 @@
+//! The tile instructions: configuration, loads and stores of the four accumulator tiles, and
+//! the product loops, in inline assembly (x86-64 only).
+
+use std::arch::asm;
+
+/// Palette 1 with all eight tiles 16 rows × 64 bytes: 0–3 accumulators, 4–5 activations,
+/// 6–7 weights.
+#[repr(C, align(64))]
+struct Config {
+    palette: u8,
+    start_row: u8,
+    reserved: [u8; 14],
+    bytes_per_row: [u16; 16],
+    rows: [u8; 16],
+}
+
+/// # Safety
+/// AMX must be available and permitted for the process.
+pub unsafe fn configure() {
+    let mut config = Config {
+        palette: 1,
+        start_row: 0,
+        reserved: [0; 14],
+        bytes_per_row: [0; 16],
+        rows: [0; 16],
+    };
+    for tile in 0..8 {
+        config.bytes_per_row[tile] = 64;
+        config.rows[tile] = 16;
+    }
+    // SAFETY: the config is a valid 64-byte palette-1 description.
+    unsafe { asm!("ldtilecfg [{}]", in(reg) &config, options(nostack, readonly)) };
+}
+
+/// # Safety
+/// After [`configure`] on the same thread.
+pub unsafe fn release() {
+    unsafe { asm!("tilerelease", options(nostack, nomem)) };
+}
+
+/// Where the 32×32 accumulators (tiles 0–3: top left, top right, bottom left, bottom
+/// right) are loaded from or stored to: four 16×16 f32 regions with one row stride.
+#[derive(Clone, Copy)]
+pub struct Quad {
+    corners: [*mut f32; 4],
+    stride_bytes: usize,
+}
+
+impl Quad {
+    /// Four contiguous 16×16 tiles: the right ones next, the lower ones `tiles_per_row`
+    /// tiles on.
+    ///
+    /// # Safety
+    /// The four tiles lie inside one allocation.
+    pub unsafe fn tiles(top_left: *mut f32, tiles_per_row: usize) -> Self {
+        unsafe {
+            let lower = top_left.add(tiles_per_row * 256);
+            Self {
+                corners: [top_left, top_left.add(256), lower, lower.add(256)],
+                stride_bytes: 64,
+            }
+        }
+    }
+
+    /// 32 rows × 32 columns of a row-major matrix `columns` wide.
+    ///
+    /// # Safety
+    /// The 32×32 region lies inside one allocation.
+    pub unsafe fn rows(top_left: *mut f32, columns: usize) -> Self {
+        unsafe {
+            let lower = top_left.add(16 * columns);
+            Self {
+                corners: [top_left, top_left.add(16), lower, lower.add(16)],
+                stride_bytes: 4 * columns,
+            }
+        }
+    }
+
+    /// 32 bias values repeated down every row (a zero stride); only loaded from.
+    ///
+    /// # Safety
+    /// 32 values readable at `bias`.
+    pub unsafe fn broadcast(bias: *const f32) -> Self {
+        let bias = bias.cast_mut();
+        unsafe {
+            Self {
+                corners: [bias, bias.add(16), bias, bias.add(16)],
+                stride_bytes: 0,
+            }
+        }
+    }
+}
+
+/// # Safety
+/// Tiles configured; the regions readable.
+pub unsafe fn load(from: Quad) {
+    let [p0, p1, p2, p3] = from.corners;
+    unsafe {
+        asm!(
+            "tileloadd tmm0, [{p0} + {s}*1]",
+            "tileloadd tmm1, [{p1} + {s}*1]",
+            "tileloadd tmm2, [{p2} + {s}*1]",
+            "tileloadd tmm3, [{p3} + {s}*1]",
+            p0 = in(reg) p0,
+            p1 = in(reg) p1,
+            p2 = in(reg) p2,
+            p3 = in(reg) p3,
+            s = in(reg) from.stride_bytes,
+            options(nostack, readonly),
+        );
+    }
+}
+
+/// # Safety
+/// Tiles configured; the regions writable.
+pub unsafe fn store(to: Quad) {
+    let [p0, p1, p2, p3] = to.corners;
+    unsafe {
+        asm!(
+            "tilestored [{p0} + {s}*1], tmm0",
+            "tilestored [{p1} + {s}*1], tmm1",
+            "tilestored [{p2} + {s}*1], tmm2",
+            "tilestored [{p3} + {s}*1], tmm3",
+            p0 = in(reg) p0,
+            p1 = in(reg) p1,
+            p2 = in(reg) p2,
+            p3 = in(reg) p3,
+            s = in(reg) to.stride_bytes,
+            options(nostack),
+        );
+    }
+}
+
+/// `tmm4`/`tmm5` ← the two activation tiles (rows 0–15, 16–31) at asm operand `$piece`.
+macro_rules! load_rows {
+    ($piece:literal) => {
+        concat!(
+            "tileloadd tmm4, [{",
+            $piece,
+            "} + {s}*1]\n",
+            "tileloadd tmm5, [{",
+            $piece,
+            "} + {s}*1 + 1024]"
+        )
+    };
+}
+
+/// `tmm6`/`tmm7` ← the two weight tiles (columns 0–15, 16–31) at asm operand `$piece`.
+macro_rules! load_columns {
+    ($piece:literal) => {
+        concat!(
+            "tileloadd tmm6, [{",
+            $piece,
+            "} + {s}*1]\n",
+            "tileloadd tmm7, [{",
+            $piece,
+            "} + {s}*1 + 1024]"
+        )
+    };
+}
+
+/// The 32×32 accumulators `tmm0`–`tmm3` += rows (`tmm4`, `tmm5`) × columns (`tmm6`, `tmm7`).
+macro_rules! multiply_tiles {
+    () => {
+        concat!(
+            "tdpbf16ps tmm0, tmm4, tmm6\n",
+            "tdpbf16ps tmm1, tmm4, tmm7\n",
+            "tdpbf16ps tmm2, tmm5, tmm6\n",
+            "tdpbf16ps tmm3, tmm5, tmm7"
+        )
+    };
+}
+
+/// Accumulators += Σ pieces(activations) × pieces(weights) over `steps` 32-deep steps, for
+/// the six products of bf16×6 ([`Products::Six`](super::Products::Six)), ordered so that
+/// each step loads 16 tiles for 24 tile products. Per piece and step, two 1 KiB tiles lie
+/// one after the other: activation rows 0–15 then 16–31 at `a[piece]`, weight columns 0–15
+/// then 16–31 at `b[piece]`.
+///
+/// # Safety
+/// Tiles configured; `2·steps` tiles readable from each pointer.
+pub unsafe fn multiply_six(a: [*const u16; 3], b: [*const u16; 3], steps: usize) {
+    debug_assert!(steps > 0);
+    unsafe {
+        asm!(
+            "2:",
+            load_rows!("a0"),
+            load_columns!("b0"),
+            multiply_tiles!(),
+            load_columns!("b1"),
+            multiply_tiles!(),
+            load_rows!("a1"),
+            multiply_tiles!(),
+            load_columns!("b0"),
+            multiply_tiles!(),
+            load_rows!("a2"),
+            multiply_tiles!(),
+            load_rows!("a0"),
+            load_columns!("b2"),
+            multiply_tiles!(),
+            "add {a0}, 2048",
+            "add {a1}, 2048",
+            "add {a2}, 2048",
+            "add {b0}, 2048",
+            "add {b1}, 2048",
+            "add {b2}, 2048",
+            "dec {steps}",
+            "jnz 2b",
+            a0 = inout(reg) a[0] => _,
+            a1 = inout(reg) a[1] => _,
+            a2 = inout(reg) a[2] => _,
+            b0 = inout(reg) b[0] => _,
+            b1 = inout(reg) b[1] => _,
+            b2 = inout(reg) b[2] => _,
+            s = in(reg) 64usize,
+            steps = inout(reg) steps => _,
+            options(nostack, readonly),
+        );
+    }
+}
+
+/// As [`multiply_six`] for the three products of bf16×3 (pieces 0 and 1 only).
+///
+/// # Safety
+/// As [`multiply_six`], for pieces 0 and 1.
+pub unsafe fn multiply_three(a: [*const u16; 3], b: [*const u16; 3], steps: usize) {
+    debug_assert!(steps > 0);
+    unsafe {
+        asm!(
+            "2:",
+            load_rows!("a0"),
+            load_columns!("b0"),
+            multiply_tiles!(),
+            load_columns!("b1"),
+            multiply_tiles!(),
+            load_rows!("a1"),
+            load_columns!("b0"),
+            multiply_tiles!(),
+            "add {a0}, 2048",
+            "add {a1}, 2048",
+            "add {b0}, 2048",
+            "add {b1}, 2048",
+            "dec {steps}",
+            "jnz 2b",
+            a0 = inout(reg) a[0] => _,
+            a1 = inout(reg) a[1] => _,
+            b0 = inout(reg) b[0] => _,
+            b1 = inout(reg) b[1] => _,
+            s = in(reg) 64usize,
+            steps = inout(reg) steps => _,
+            options(nostack, readonly),
+        );
+    }
+}
