@@ -93,17 +93,18 @@ fn detect() -> bool {
     false
 }
 
-/// Per-thread buffers: the split activations, one block of f32 accumulators, and the bias
-/// laid out for broadcast tile loads.
+/// Per-thread buffers of [`products`]: one block of f32 accumulators, and the bias laid out for
+/// broadcast tile loads.
 #[derive(Default)]
-struct Scratch {
-    activations: SplitActivations,
+struct BlockScratch {
     accumulators: Aligned<f32>,
     bias: Aligned<f32>,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The split input of [`dense`] and [`dense_gelu_split`].
+    static INPUT: RefCell<SplitActivations> = RefCell::new(SplitActivations::default());
+    static BLOCK_SCRATCH: RefCell<BlockScratch> = RefCell::new(BlockScratch::default());
 }
 
 /// Where a dense product writes: `out`, `rows × outputs` row-major.
@@ -134,35 +135,10 @@ enum Epilogue {
 /// (`rows × outputs`). Call only when [`available`] is true.
 pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &mut [f32]) {
     assert!(available(), "AMX products used on a machine without them");
-    let (k, n) = (weight.inputs, weight.outputs);
-    assert!(x.len() >= rows * k && out.len() >= rows * n && bias.len() == n);
-    if rows == 0 {
-        return;
-    }
-    SCRATCH.with(|scratch| {
-        let scratch = &mut *scratch.borrow_mut();
-        let Scratch {
-            activations,
-            accumulators,
-            bias: bias_tiles,
-        } = scratch;
-        activations.fill(x, rows, k, pieces_used(weight.products));
-        let output = Output {
-            out: out.as_mut_ptr(),
-            rows,
-            outputs: n,
-        };
-        // SAFETY: `out` holds rows × n values (asserted above).
-        unsafe {
-            products(
-                activations,
-                weight,
-                bias,
-                accumulators,
-                bias_tiles,
-                Epilogue::Store(output),
-            )
-        };
+    INPUT.with(|input| {
+        let input = &mut *input.borrow_mut();
+        split_input(x, rows, weight, input);
+        dense_split(input, weight, bias, out);
     });
 }
 
@@ -183,25 +159,13 @@ pub fn dense_split(
     if rows == 0 {
         return;
     }
-    SCRATCH.with(|scratch| {
-        let scratch = &mut *scratch.borrow_mut();
-        let output = Output {
-            out: out.as_mut_ptr(),
-            rows,
-            outputs: n,
-        };
-        // SAFETY: `out` holds rows × n values (asserted above).
-        unsafe {
-            products(
-                activations,
-                weight,
-                bias,
-                &mut scratch.accumulators,
-                &mut scratch.bias,
-                Epilogue::Store(output),
-            )
-        };
-    });
+    let output = Output {
+        out: out.as_mut_ptr(),
+        rows,
+        outputs: n,
+    };
+    // SAFETY: `out` holds rows × n values (asserted above).
+    unsafe { products(activations, weight, bias, Epilogue::Store(output)) };
 }
 
 /// `next = split(gelu(x·Wᵀ + bias))`, in `next_products`' pieces: the input of the following
@@ -216,44 +180,35 @@ pub fn dense_gelu_split(
     next_products: Products,
 ) {
     assert!(available(), "AMX products used on a machine without them");
-    let (k, n) = (weight.inputs, weight.outputs);
-    assert!(x.len() >= rows * k && bias.len() == n);
+    assert!(bias.len() == weight.outputs);
     let used = pieces_used(next_products);
-    next.prepare(rows, n, used);
+    next.prepare(rows, weight.outputs, used);
     if rows == 0 {
         return;
     }
     debug_assert_eq!(next.steps * TILE_K, weight.padded_outputs);
-    SCRATCH.with(|scratch| {
-        let scratch = &mut *scratch.borrow_mut();
-        let Scratch {
-            activations,
-            accumulators,
-            bias: bias_tiles,
-        } = scratch;
-        activations.fill(x, rows, k, pieces_used(weight.products));
-        let epilogue = Epilogue::GeluSplit {
-            pieces: next
-                .pieces
-                .each_mut()
-                .map(|piece| piece.as_mut_slice().as_mut_ptr()),
-            used,
-            rows,
-            columns: n,
-            steps: next.steps,
-        };
+    let epilogue = Epilogue::GeluSplit {
+        pieces: next
+            .pieces
+            .each_mut()
+            .map(|piece| piece.as_mut_slice().as_mut_ptr()),
+        used,
+        rows,
+        columns: weight.outputs,
+        steps: next.steps,
+    };
+    INPUT.with(|input| {
+        let input = &mut *input.borrow_mut();
+        split_input(x, rows, weight, input);
         // SAFETY: `next` was sized for padded rows × its steps (prepare above).
-        unsafe {
-            products(
-                activations,
-                weight,
-                bias,
-                accumulators,
-                bias_tiles,
-                epilogue,
-            )
-        };
+        unsafe { products(input, weight, bias, epilogue) };
     });
+}
+
+/// `x` (`rows × weight.inputs`) split into the pieces `weight`'s products read.
+fn split_input(x: &[f32], rows: usize, weight: &PackedWeight, input: &mut SplitActivations) {
+    assert!(x.len() >= rows * weight.inputs);
+    input.fill(x, rows, weight.inputs, pieces_used(weight.products));
 }
 
 /// All blocks of one product.
@@ -264,41 +219,45 @@ unsafe fn products(
     activations: &SplitActivations,
     weight: &PackedWeight,
     bias: &[f32],
-    accumulators: &mut Aligned<f32>,
-    bias_tiles: &mut Aligned<f32>,
     epilogue: Epilogue,
 ) {
-    let n = weight.outputs;
-    let bias_tiles = bias_tiles.at_least(weight.padded_outputs);
-    bias_tiles[..n].copy_from_slice(bias);
-    bias_tiles[n..].fill(0.0);
-    let accumulators = accumulators.at_least(BLOCK_ROWS * BLOCK_COLS).as_mut_ptr();
-    let pieces = activations
-        .pieces
-        .each_ref()
-        .map(|piece| piece.as_slice().as_ptr());
-    let (padded_rows, steps) = (activations.padded_rows, activations.steps);
-    debug_assert_eq!(steps * TILE_K, weight.padded_inputs);
-    // SAFETY: AMX is available (the callers assert it) and the tiles are configured for this
-    // thread here; the activations hold padded_rows × steps·32 values per piece used, the
-    // accumulators a full block, the bias padded_outputs values.
-    unsafe {
-        tiles::configure();
-        for col0 in (0..weight.padded_outputs).step_by(BLOCK_COLS) {
-            let cols = BLOCK_COLS.min(weight.padded_outputs - col0);
-            for row0 in (0..padded_rows).step_by(BLOCK_ROWS) {
-                let block = Block {
-                    row0,
-                    rows: BLOCK_ROWS.min(padded_rows - row0),
-                    col0,
-                    cols,
-                    steps,
-                };
-                block.accumulate(&pieces, weight, bias_tiles.as_ptr(), accumulators, epilogue);
+    BLOCK_SCRATCH.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        let n = weight.outputs;
+        let bias_tiles = scratch.bias.at_least(weight.padded_outputs);
+        bias_tiles[..n].copy_from_slice(bias);
+        bias_tiles[n..].fill(0.0);
+        let accumulators = scratch
+            .accumulators
+            .at_least(BLOCK_ROWS * BLOCK_COLS)
+            .as_mut_ptr();
+        let pieces = activations
+            .pieces
+            .each_ref()
+            .map(|piece| piece.as_slice().as_ptr());
+        let (padded_rows, steps) = (activations.padded_rows, activations.steps);
+        debug_assert_eq!(steps * TILE_K, weight.padded_inputs);
+        // SAFETY: AMX is available (the callers assert it) and the tiles are configured for this
+        // thread here; the activations hold padded_rows × steps·32 values per piece used, the
+        // accumulators a full block, the bias padded_outputs values.
+        unsafe {
+            tiles::configure();
+            for col0 in (0..weight.padded_outputs).step_by(BLOCK_COLS) {
+                let cols = BLOCK_COLS.min(weight.padded_outputs - col0);
+                for row0 in (0..padded_rows).step_by(BLOCK_ROWS) {
+                    let block = Block {
+                        row0,
+                        rows: BLOCK_ROWS.min(padded_rows - row0),
+                        col0,
+                        cols,
+                        steps,
+                    };
+                    block.accumulate(&pieces, weight, bias_tiles.as_ptr(), accumulators, epilogue);
+                }
             }
+            tiles::release();
         }
-        tiles::release();
-    }
+    });
 }
 
 /// Stand-ins where there is no AMX; never called, as [`available`] is false there.

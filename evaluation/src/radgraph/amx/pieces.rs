@@ -97,7 +97,7 @@ impl PackedWeight {
         let padded_outputs = round_up(outputs, MICRO);
         let padded_inputs = round_up(inputs, TILE_K);
         let steps = padded_inputs / TILE_K;
-        let used = if products == Products::Six { 3 } else { 2 };
+        let used = pieces_used(products);
         let mut pieces: [Aligned<u16>; 3] = std::array::from_fn(|piece| {
             Aligned::zeroed(if piece < used {
                 padded_outputs * padded_inputs
