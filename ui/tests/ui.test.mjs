@@ -241,21 +241,25 @@ test('Presentation LUT Shape INVERSE on MONOCHROME2 inverts the display, and i i
   });
 });
 
+/** A square-root VOI LUT over 4,096 inputs (16 rows of the 256-wide table texture). */
+const SQUARE_ROOT = Array.from({ length: 4096 }, (_, i) => Math.round(4095 * Math.sqrt(i / 4095)));
+
+/** PS3.3 C.11.2.1.1 VOI LUT: the entry for x, clamped to the table, as a fraction. */
+const table = (first, bits, entries) => (x) => entries[Math.min(entries.length - 1, Math.max(0, x - first))] / (2 ** bits - 1);
+
 test('a VOI LUT preset renders through its table, on signed values, and a drag leaves it for a window', async () => {
-  // A square-root table over 4,096 inputs starting at −1000 (16 rows of the 256-wide texture),
-  // and a short table without an explanation. Band values stand for band − 2048.
-  const root = Array.from({ length: 4096 }, (_, i) => Math.round(4095 * Math.sqrt(i / 4095)));
+  // The square-root table from −1000, and a short table without an explanation. Band values
+  // stand for band − 2048.
   const short = [10, 128, 250];
   const header = {
     windows: [{ center: 0, width: 4096, explanation: 'SIGNED FULL' }],
     voi_lut: true,
     voi_luts: [
-      { explanation: 'Square root', first_mapped: -1000, bits: 12, entries: root },
+      { explanation: 'Square root', first_mapped: -1000, bits: 12, entries: SQUARE_ROOT },
       { explanation: null, first_mapped: -900, bits: 8, entries: short },
     ],
   };
   const offset = 2048;
-  const table = (first, bits, entries) => (x) => entries[Math.min(entries.length - 1, Math.max(0, x - first))] / (2 ** bits - 1);
   await withApp({ header, valueOffset: offset }, async ({ page }) => {
     await openViewer(page);
     await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('C 0 / W 4096'));
@@ -274,7 +278,7 @@ test('a VOI LUT preset renders through its table, on signed values, and a drag l
     assert.equal(await selectedPreset(page), '2. VOI LUT: Square root');
     await frames(page);
     const greys = await canvasValues(page, points);
-    assertFractions(greys, table(-1000, 12, root), 'square-root VOI LUT', offset);
+    assertFractions(greys, table(-1000, 12, SQUARE_ROOT), 'square-root VOI LUT', offset);
     assert.deepEqual(
       IMAGE.bands.map((v) => Math.min(4095, Math.max(0, v - offset + 1000))),
       [0, 152, 1352, 2552],
@@ -296,14 +300,12 @@ test('a VOI LUT preset renders through its table, on signed values, and a drag l
 });
 
 test('without WebGL2 the canvas-2D fallback renders windows and VOI LUTs on signed values, drags and inverts', async () => {
-  const root = Array.from({ length: 4096 }, (_, i) => Math.round(4095 * Math.sqrt(i / 4095)));
   const header = {
     windows: [{ center: 0, width: 4096, explanation: 'SIGNED FULL' }],
     voi_lut: true,
-    voi_luts: [{ explanation: 'Square root', first_mapped: -1000, bits: 12, entries: root }],
+    voi_luts: [{ explanation: 'Square root', first_mapped: -1000, bits: 12, entries: SQUARE_ROOT }],
   };
   const offset = 2048;
-  const table = (first, bits, entries) => (x) => entries[Math.min(entries.length - 1, Math.max(0, x - first))] / (2 ** bits - 1);
   await withApp({ header, valueOffset: offset, noWebgl2: true }, async ({ page }) => {
     await page.locator('table.studies tbody tr[data-study-id="1"] button.link').click();
     await page.locator('canvas.image-canvas[data-loaded="true"]').waitFor();
@@ -316,7 +318,7 @@ test('without WebGL2 the canvas-2D fallback renders windows and VOI LUTs on sign
     await page.getByLabel('Window preset').selectOption('1');
     await page.waitForFunction(() => document.querySelector('[data-testid="window-overlay"]')?.textContent?.includes('VOI LUT: Square root'));
     await frames(page);
-    assertFractions(await canvasValues(page, points), table(-1000, 12, root), 'canvas-2D VOI LUT', offset);
+    assertFractions(await canvasValues(page, points), table(-1000, 12, SQUARE_ROOT), 'canvas-2D VOI LUT', offset);
 
     await dragWindowLevel(page);
     assert.equal(await overlayLine(page), 'C 153 / W 2401');
