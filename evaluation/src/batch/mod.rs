@@ -294,13 +294,8 @@ fn score_pair(
     options: &BatchOptions,
     cache: &HashMap<String, Annotation>,
 ) -> ReportRow {
-    let annotation = |text: &str| -> Option<&Annotation> {
-        if text.is_empty() || options.radgraph.is_none() {
-            None
-        } else {
-            cache.get(text)
-        }
-    };
+    // Without a model the cache stays empty; empty reports are never annotated.
+    let annotation = |text: &str| cache.get(text);
     let (hyp, reference) = (annotation(&pair.hypothesis), annotation(&pair.reference));
     let (hyp_graph, ref_graph) = (
         hyp.map(|a| a.graph.clone()),
