@@ -40,11 +40,8 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         Some("MONOCHROME1") => "MONOCHROME1",
         _ => "MONOCHROME2",
     };
-    let (slope, intercept) = match *radiograph.modality() {
-        ModalityTransform::Rescale { slope, intercept } => (slope, intercept),
-        _ => (1.0, 0.0),
-    };
-    let (values, bits_stored, value_offset): (Vec<u16>, u8, i32) = match radiograph.modality() {
+    // The viewer applies a rescale itself; a Modality LUT Sequence is applied here.
+    let (values, bits_stored, value_offset, (slope, intercept)) = match radiograph.modality() {
         ModalityTransform::Lut(table) => {
             // One lookup per code, then a table pass over the pixels.
             let by_code: Vec<u16> = (0..1u32 << pixels.bits_stored())
@@ -54,21 +51,15 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
             // Entries above 2^bits − 1 (a malformed table) widen the range rather than wrap.
             let bits = u8::try_from(table.bits).unwrap_or(16);
             let max = values.iter().copied().max().unwrap_or(0);
-            (values, bits.max(bits_for(max)), 0)
+            (values, bits.max(bits_for(max)), 0, (1.0, 0.0))
         }
-        _ => {
-            let offset = if pixels.is_signed() {
-                1i32 << (pixels.bits_stored() - 1)
-            } else {
-                0
-            };
-            let values = match radiograph.render(Profile::Raw) {
-                RenderedImage::Gray16(image) => image.into_raw(),
-                RenderedImage::Gray8(image) => {
-                    image.into_raw().into_iter().map(u16::from).collect()
-                }
-            };
-            (values, pixels.bits_stored(), offset)
+        &ModalityTransform::Rescale { slope, intercept } => {
+            let (values, offset) = stored_values(radiograph);
+            (values, pixels.bits_stored(), offset, (slope, intercept))
+        }
+        ModalityTransform::Identity => {
+            let (values, offset) = stored_values(radiograph);
+            (values, pixels.bits_stored(), offset, (1.0, 0.0))
         }
     };
     ViewerPixels {
@@ -82,6 +73,21 @@ pub fn viewer_pixels(radiograph: &Radiograph) -> ViewerPixels {
         rescale_intercept: intercept,
         le_bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
+}
+
+/// The stored values, offset to be non-negative when signed, and that offset.
+fn stored_values(radiograph: &Radiograph) -> (Vec<u16>, i32) {
+    let pixels = radiograph.pixels();
+    let offset = if pixels.is_signed() {
+        1i32 << (pixels.bits_stored() - 1)
+    } else {
+        0
+    };
+    let values = match radiograph.render(Profile::Raw) {
+        RenderedImage::Gray16(image) => image.into_raw(),
+        RenderedImage::Gray8(image) => image.into_raw().into_iter().map(u16::from).collect(),
+    };
+    (values, offset)
 }
 
 fn bits_for(max: u16) -> u8 {
