@@ -274,15 +274,45 @@ fn v1_from_tar_gz_matches_the_directory() {
     }
 }
 
-/// Batched annotation (several reports through one padded encoder batch) equals one at a time.
+/// A report's graph and decision margins do not depend on which reports are annotated with it:
+/// the whole fixture set in one call gives, bit for bit, what each report gives alone, with
+/// either kernel choice and both models.
 #[test]
 fn batched_annotation_equals_single() {
-    let model = load(&fixtures().join("models/radgraph-xl"));
-    let pairs = read_pairs();
-    let texts: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
-    let batched = model.annotate_many(&texts).expect("batch");
-    for (text, graph) in texts.iter().zip(&batched) {
-        assert_eq!(&model.annotate(text).expect("single"), graph, "{text:?}");
+    for model_type in ["radgraph", "radgraph-xl"] {
+        let expected = expected(model_type);
+        let mut texts: Vec<String> = expected["reports"]
+            .as_array()
+            .expect("reports")
+            .iter()
+            .map(|r| r["text"].as_str().expect("text").to_owned())
+            .collect();
+        texts.extend(
+            read_pairs()
+                .into_iter()
+                .flat_map(|(_, hyp, reference)| [hyp, reference]),
+        );
+        texts.retain(|t| !t.is_empty());
+        for matmul in [Matmul::F32, Matmul::Auto] {
+            let model = load_with(&fixtures().join("models").join(model_type), matmul);
+            let batched = model.annotate_with_margins(&texts).expect("batch");
+            for (text, in_batch) in texts.iter().zip(&batched) {
+                let alone = model
+                    .annotate_with_margins(&[text])
+                    .expect("single")
+                    .pop()
+                    .expect("one annotation");
+                let what = format!("{model_type}, {}: {text:?}", model.provenance().matmul);
+                assert_eq!(alone.graph, in_batch.graph, "{what}");
+                assert_eq!(
+                    alone.decision_margin.to_bits(),
+                    in_batch.decision_margin.to_bits(),
+                    "{what}: margin {} alone, {} in the batch",
+                    alone.decision_margin,
+                    in_batch.decision_margin
+                );
+            }
+        }
     }
 }
 

@@ -656,11 +656,46 @@ fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Paral
         DenseWeight::Amx(packed) => return amx::dense(x, m, packed, &layer.bias, out),
     };
     assert!(x.len() >= m * k && out.len() >= m * n && weight.len() == n * k);
+    // gemm sums a product of one row, or of at most 256 outputs, with other kernels and in
+    // another order; a row's values would then depend on how many rows share its group, that
+    // is on which other reports are annotated with it. Such products run padded with zero rows.
+    let general_rows = (GEMM_SMALL_OUTPUTS / n.max(1) + 1).max(2);
+    if m < general_rows {
+        let mut padded_x = vec![0f32; general_rows * k];
+        padded_x[..m * k].copy_from_slice(&x[..m * k]);
+        let mut padded_out = vec![0f32; general_rows * n];
+        add_product(
+            &padded_x,
+            general_rows,
+            weight,
+            layer,
+            &mut padded_out,
+            parallelism,
+        );
+        out[..m * n].copy_from_slice(&padded_out[..m * n]);
+    } else {
+        add_product(x, m, weight, layer, out, parallelism);
+    }
+}
+
+/// Outputs up to which gemm 0.19 uses its "horizontal" kernels (`m·n ≤ 16·16`).
+const GEMM_SMALL_OUTPUTS: usize = 256;
+
+/// [`dense`] on gemm's general kernels (`m` ≥ 2 rows and more than 256 outputs).
+fn add_product(
+    x: &[f32],
+    m: usize,
+    weight: &[f32],
+    layer: &Dense,
+    out: &mut [f32],
+    parallelism: Parallelism,
+) {
+    let (k, n) = (layer.inputs, layer.outputs);
     for row in out[..m * n].chunks_exact_mut(n) {
         row.copy_from_slice(&layer.bias);
     }
     // SAFETY: x is m×k row-major, W is n×k row-major (read as k×n with column stride k), out is
-    // m×n row-major; the sizes were checked above and out does not alias x or W.
+    // m×n row-major; the sizes were checked by `dense` and out does not alias x or W.
     unsafe {
         gemm::gemm(
             m,
@@ -721,7 +756,42 @@ fn lane_sum(row: &[f32], term: impl Fn(f32) -> f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{pack_groups, GROUP_TOKENS};
+    use super::{dense, pack_groups, Dense, DenseWeight, GROUP_TOKENS};
+    use gemm::Parallelism;
+
+    #[test]
+    fn a_rows_dense_output_does_not_depend_on_how_many_rows_share_the_product() {
+        // Small enough for gemm's single-row and "horizontal" kernels (tiny models, short
+        // groups), and BERT-base size.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 20_001) as f32 / 10_000.0 - 1.0
+        };
+        for (inputs, outputs) in [(32, 32), (64, 32), (32, 96), (768, 768)] {
+            let layer = Dense {
+                weight: DenseWeight::F32((0..inputs * outputs).map(|_| next()).collect()),
+                bias: (0..outputs).map(|_| next()).collect(),
+                inputs,
+                outputs,
+            };
+            let rows = 40;
+            let x: Vec<f32> = (0..rows * inputs).map(|_| next()).collect();
+            let mut all = vec![0f32; rows * outputs];
+            dense(&x, rows, &layer, &mut all, Parallelism::None);
+            for m in 1..rows {
+                let mut first = vec![0f32; m * outputs];
+                dense(&x, m, &layer, &mut first, Parallelism::None);
+                let same = first
+                    .iter()
+                    .zip(&all)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{inputs}→{outputs}: the first {m} rows alone differ");
+            }
+        }
+    }
 
     fn tokens(groups: &[Vec<usize>], lengths: &[usize]) -> Vec<usize> {
         groups
