@@ -131,51 +131,48 @@ pub unsafe fn store(to: Quad) {
     }
 }
 
-/// `tmm4`/`tmm5` ← the two activation tiles (rows 0–15, 16–31) at asm operand `$piece`.
-macro_rules! load_rows {
-    ($piece:literal) => {
+/// `tdpbf16ps tmm$acc, tmm$rows, tmm$columns`: accumulators 0–3 are (rows, columns) = (4, 6),
+/// (4, 7), (5, 6), (5, 7).
+macro_rules! tdp {
+    ($acc:literal, $rows:literal, $columns:literal) => {
         concat!(
-            "tileloadd tmm4, [{",
-            $piece,
-            "} + {s}*1]\n",
-            "tileloadd tmm5, [{",
-            $piece,
-            "} + {s}*1 + 1024]"
+            "tdpbf16ps tmm",
+            $acc,
+            ", tmm",
+            $rows,
+            ", tmm",
+            $columns,
+            "\n"
         )
     };
 }
 
-/// `tmm6`/`tmm7` ← the two weight tiles (columns 0–15, 16–31) at asm operand `$piece`.
-macro_rules! load_columns {
-    ($piece:literal) => {
+/// `tmm$tile` ← the tile `$offset` bytes into the piece at asm operand `$piece`: rows 0–15
+/// (columns 0–15) at 0, rows 16–31 (columns 16–31) at 1024, the next step's at 2048 and 3072.
+macro_rules! ld {
+    ($tile:literal, $piece:literal, $offset:literal) => {
         concat!(
-            "tileloadd tmm6, [{",
+            "tileloadd tmm",
+            $tile,
+            ", [{",
             $piece,
-            "} + {s}*1]\n",
-            "tileloadd tmm7, [{",
-            $piece,
-            "} + {s}*1 + 1024]"
+            "} + {s}*1 + ",
+            $offset,
+            "]\n"
         )
     };
 }
 
-/// The 32×32 accumulators `tmm0`–`tmm3` += rows (`tmm4`, `tmm5`) × columns (`tmm6`, `tmm7`).
-macro_rules! multiply_tiles {
-    () => {
-        concat!(
-            "tdpbf16ps tmm0, tmm4, tmm6\n",
-            "tdpbf16ps tmm1, tmm4, tmm7\n",
-            "tdpbf16ps tmm2, tmm5, tmm6\n",
-            "tdpbf16ps tmm3, tmm5, tmm7"
-        )
-    };
-}
+// The products below reload an operand register right after the last product that reads it,
+// and start each group of four products with the registers loaded earliest, so that a load
+// overlaps the products still running instead of waiting for all four. Each accumulator still
+// receives its piece products in the same order, so the sums are the same bit for bit.
 
 /// Accumulators += Σ pieces(activations) × pieces(weights) over `steps` 32-deep steps, for
-/// the six products of bf16×6 ([`Products::Six`](super::Products::Six)), ordered so that
-/// each step loads 16 tiles for 24 tile products. Per piece and step, two 1 KiB tiles lie
-/// one after the other: activation rows 0–15 then 16–31 at `a[piece]`, weight columns 0–15
-/// then 16–31 at `b[piece]`.
+/// the six products of bf16×6 ([`Products::Six`](super::Products::Six)), in the order
+/// a₀b₀, a₀b₁, a₁b₁, a₁b₀, a₂b₀, a₀b₂ per step: 16 tile loads for 24 tile products. Per piece
+/// and step, two 1 KiB tiles lie one after the other: activation rows 0–15 then 16–31 at
+/// `a[piece]`, weight columns 0–15 then 16–31 at `b[piece]`.
 ///
 /// # Safety
 /// Tiles configured; `2·steps` tiles readable from each pointer.
@@ -183,29 +180,40 @@ pub unsafe fn multiply_six(a: [*const u16; 3], b: [*const u16; 3], steps: usize)
     debug_assert!(steps > 0);
     unsafe {
         asm!(
+            ld!(4, "a0", 0), ld!(6, "b0", 0), ld!(5, "a0", 1024), ld!(7, "b0", 1024),
             "2:",
-            load_rows!("a0"),
-            load_columns!("b0"),
-            multiply_tiles!(),
-            load_columns!("b1"),
-            multiply_tiles!(),
-            load_rows!("a1"),
-            multiply_tiles!(),
-            load_columns!("b0"),
-            multiply_tiles!(),
-            load_rows!("a2"),
-            multiply_tiles!(),
-            load_rows!("a0"),
-            load_columns!("b2"),
-            multiply_tiles!(),
+            // a₀b₀, then b₁
+            tdp!(0, 4, 6), tdp!(2, 5, 6), ld!(6, "b1", 0),
+            tdp!(1, 4, 7), tdp!(3, 5, 7), ld!(7, "b1", 1024),
+            // a₀b₁, then a₁
+            tdp!(0, 4, 6), tdp!(2, 5, 6), tdp!(1, 4, 7), ld!(4, "a1", 0),
+            tdp!(3, 5, 7), ld!(5, "a1", 1024),
+            // a₁b₁, then b₀
+            tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), ld!(6, "b0", 0),
+            tdp!(3, 5, 7), ld!(7, "b0", 1024),
+            // a₁b₀, then a₂
+            tdp!(0, 4, 6), tdp!(2, 5, 6), tdp!(1, 4, 7), ld!(4, "a2", 0),
+            tdp!(3, 5, 7), ld!(5, "a2", 1024),
+            // a₂b₀, then a₀ and b₂
+            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 0),
+            tdp!(2, 5, 6), ld!(6, "b2", 0),
+            tdp!(3, 5, 7), ld!(5, "a0", 1024), ld!(7, "b2", 1024),
+            "dec {steps}",
+            "jz 3f",
+            // a₀b₂, then the next step's a₀ and b₀
+            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 2048),
+            tdp!(2, 5, 6), ld!(6, "b0", 2048),
+            tdp!(3, 5, 7), ld!(5, "a0", 3072), ld!(7, "b0", 3072),
             "add {a0}, 2048",
             "add {a1}, 2048",
             "add {a2}, 2048",
             "add {b0}, 2048",
             "add {b1}, 2048",
             "add {b2}, 2048",
-            "dec {steps}",
-            "jnz 2b",
+            "jmp 2b",
+            "3:",
+            // a₀b₂ of the last step
+            tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), tdp!(3, 5, 7),
             a0 = inout(reg) a[0] => _,
             a1 = inout(reg) a[1] => _,
             a2 = inout(reg) a[2] => _,
@@ -219,7 +227,8 @@ pub unsafe fn multiply_six(a: [*const u16; 3], b: [*const u16; 3], steps: usize)
     }
 }
 
-/// As [`multiply_six`] for the three products of bf16×3 (pieces 0 and 1 only).
+/// As [`multiply_six`] for the three products of bf16×3 (pieces 0 and 1 only), in the order
+/// a₀b₀, a₀b₁, a₁b₀ per step.
 ///
 /// # Safety
 /// As [`multiply_six`], for pieces 0 and 1.
@@ -227,21 +236,29 @@ pub unsafe fn multiply_three(a: [*const u16; 3], b: [*const u16; 3], steps: usiz
     debug_assert!(steps > 0);
     unsafe {
         asm!(
+            ld!(4, "a0", 0), ld!(6, "b0", 0), ld!(5, "a0", 1024), ld!(7, "b0", 1024),
             "2:",
-            load_rows!("a0"),
-            load_columns!("b0"),
-            multiply_tiles!(),
-            load_columns!("b1"),
-            multiply_tiles!(),
-            load_rows!("a1"),
-            load_columns!("b0"),
-            multiply_tiles!(),
+            // a₀b₀, then b₁
+            tdp!(0, 4, 6), tdp!(2, 5, 6), ld!(6, "b1", 0),
+            tdp!(1, 4, 7), tdp!(3, 5, 7), ld!(7, "b1", 1024),
+            // a₀b₁, then a₁ and b₀
+            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a1", 0),
+            tdp!(2, 5, 6), ld!(6, "b0", 0),
+            tdp!(3, 5, 7), ld!(5, "a1", 1024), ld!(7, "b0", 1024),
+            "dec {steps}",
+            "jz 3f",
+            // a₁b₀, then the next step's a₀ and b₀
+            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 2048),
+            tdp!(2, 5, 6), ld!(6, "b0", 2048),
+            tdp!(3, 5, 7), ld!(5, "a0", 3072), ld!(7, "b0", 3072),
             "add {a0}, 2048",
             "add {a1}, 2048",
             "add {b0}, 2048",
             "add {b1}, 2048",
-            "dec {steps}",
-            "jnz 2b",
+            "jmp 2b",
+            "3:",
+            // a₁b₀ of the last step
+            tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), tdp!(3, 5, 7),
             a0 = inout(reg) a[0] => _,
             a1 = inout(reg) a[1] => _,
             b0 = inout(reg) b[0] => _,
