@@ -4,6 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bootstrap.sh
+# The shared target directory keeps the test executables of every earlier build (up to ~600 MB
+# each), so a warm machine's disk fills over many runs. Those superseded by a build of the same
+# name more than an hour newer are removed; a package's lib and bin tests share a name, and both
+# are rebuilt in the same run.
+deps="$CARGO_TARGET_DIR/debug/deps"
+if [ -d "$deps" ]; then
+  find "$deps" -maxdepth 1 -type f -perm -u+x -regextype posix-extended -regex '.*/[^/.]+-[0-9a-f]{16}' \
+    -printf '%T@\t%p\n' | sort -rn |
+    awk -F '\t' '{ name = $2; sub(/-[0-9a-f]+$/, "", name)
+                   if (!(name in newest)) newest[name] = $1; else if ($1 < newest[name] - 3600) print $2 }' |
+    tr '\n' '\0' | xargs -0 -r rm -f --
+fi
 # Real CR radiographs (pydicom-data wheel) for the DICOM tests; they skip, saying so, without it.
 [ -f "${RADDRAFT_PYDICOM_DATA:-$HOME/.cache/raddraft/pydicom-data}/RG1_UNCR.dcm" ] ||
   tests/fixtures/dicom/fetch_pydicom_data.sh || echo "pydicom-data unavailable: real-radiograph tests will skip" >&2
