@@ -389,3 +389,56 @@ impl RadGraph {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LoadOptions, Matmul, RadGraph};
+    use std::path::Path;
+
+    /// The encoder's output for a segment is the same bit for bit however many workers share
+    /// the batch (the groups, and which segments share one, follow the worker count).
+    #[test]
+    fn encoder_output_does_not_depend_on_the_thread_count() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/radgraph");
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures.join("expected/radgraph.json")).expect("fixture"),
+        )
+        .expect("JSON");
+        for matmul in [Matmul::F32, Matmul::Auto] {
+            let options = LoadOptions {
+                matmul,
+                ..LoadOptions::default()
+            };
+            let model =
+                RadGraph::load(&fixtures.join("models/radgraph"), &options).expect("fixture model");
+            let indexed: Vec<_> = expected["reports"]
+                .as_array()
+                .expect("reports")
+                .iter()
+                .map(|r| {
+                    let words = model.words(r["text"].as_str().expect("text"));
+                    model
+                        .wordpieces
+                        .index(&words, model.max_length)
+                        .expect("indexed")
+                })
+                .collect();
+            let segments: Vec<&[u32]> = indexed
+                .iter()
+                .flat_map(|r| r.segments.iter().map(Vec::as_slice))
+                .collect();
+            let one = model.encoder.forward(&segments, 1).expect("1 thread");
+            // Up to one segment per group, the smallest products there are.
+            for threads in [2, 3, 5, segments.len()] {
+                let many = model.encoder.forward(&segments, threads).expect("threads");
+                assert_eq!(one.len(), many.len());
+                for (i, (a, b)) in one.iter().zip(&many).enumerate() {
+                    let same = a.len() == b.len()
+                        && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                    let kernels = model.provenance().matmul;
+                    assert!(same, "{kernels}, {threads} threads: segment {i} differs");
+                }
+            }
+        }
+    }
+}
