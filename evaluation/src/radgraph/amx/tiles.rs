@@ -168,6 +168,53 @@ macro_rules! ld {
 // overlaps the products still running instead of waiting for all four. Each accumulator still
 // receives its piece products in the same order, so the sums are the same bit for bit.
 
+/// The first step's a₀ and b₀ into the operand registers.
+macro_rules! load_first_step {
+    () => {
+        concat!(
+            ld!(4, "a0", 0),
+            ld!(6, "b0", 0),
+            ld!(5, "a0", 1024),
+            ld!(7, "b0", 1024)
+        )
+    };
+}
+
+/// The four products of a₀b₀, with b₁ loaded behind them (both loops start a step this way).
+macro_rules! a0b0_then_b1 {
+    () => {
+        concat!(
+            tdp!(0, 4, 6),
+            tdp!(2, 5, 6),
+            ld!(6, "b1", 0),
+            tdp!(1, 4, 7),
+            tdp!(3, 5, 7),
+            ld!(7, "b1", 1024),
+        )
+    };
+}
+
+/// A step's last four products, with the next step's a₀ and b₀ loaded behind them; then the
+/// pointers move on a step and the loop repeats.
+macro_rules! last_then_next_step {
+    ($($piece:literal),+) => {
+        concat!(
+            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 2048),
+            tdp!(2, 5, 6), ld!(6, "b0", 2048),
+            tdp!(3, 5, 7), ld!(5, "a0", 3072), ld!(7, "b0", 3072),
+            $("add {", $piece, "}, 2048\n",)+
+            "jmp 2b\n",
+        )
+    };
+}
+
+/// The last step's last four products.
+macro_rules! last_of_all {
+    () => {
+        concat!(tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), tdp!(3, 5, 7))
+    };
+}
+
 /// Accumulators += Σ pieces(activations) × pieces(weights) over `steps` 32-deep steps, for
 /// the six products of bf16×6 ([`Products::Six`](super::Products::Six)), in the order
 /// a₀b₀, a₀b₁, a₁b₁, a₁b₀, a₂b₀, a₀b₂ per step: 16 tile loads for 24 tile products. Per piece
@@ -180,11 +227,9 @@ pub unsafe fn multiply_six(a: [*const u16; 3], b: [*const u16; 3], steps: usize)
     debug_assert!(steps > 0);
     unsafe {
         asm!(
-            ld!(4, "a0", 0), ld!(6, "b0", 0), ld!(5, "a0", 1024), ld!(7, "b0", 1024),
+            load_first_step!(),
             "2:",
-            // a₀b₀, then b₁
-            tdp!(0, 4, 6), tdp!(2, 5, 6), ld!(6, "b1", 0),
-            tdp!(1, 4, 7), tdp!(3, 5, 7), ld!(7, "b1", 1024),
+            a0b0_then_b1!(),
             // a₀b₁, then a₁
             tdp!(0, 4, 6), tdp!(2, 5, 6), tdp!(1, 4, 7), ld!(4, "a1", 0),
             tdp!(3, 5, 7), ld!(5, "a1", 1024),
@@ -200,20 +245,10 @@ pub unsafe fn multiply_six(a: [*const u16; 3], b: [*const u16; 3], steps: usize)
             tdp!(3, 5, 7), ld!(5, "a0", 1024), ld!(7, "b2", 1024),
             "dec {steps}",
             "jz 3f",
-            // a₀b₂, then the next step's a₀ and b₀
-            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 2048),
-            tdp!(2, 5, 6), ld!(6, "b0", 2048),
-            tdp!(3, 5, 7), ld!(5, "a0", 3072), ld!(7, "b0", 3072),
-            "add {a0}, 2048",
-            "add {a1}, 2048",
-            "add {a2}, 2048",
-            "add {b0}, 2048",
-            "add {b1}, 2048",
-            "add {b2}, 2048",
-            "jmp 2b",
+            // a₀b₂
+            last_then_next_step!("a0", "a1", "a2", "b0", "b1", "b2"),
             "3:",
-            // a₀b₂ of the last step
-            tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), tdp!(3, 5, 7),
+            last_of_all!(),
             a0 = inout(reg) a[0] => _,
             a1 = inout(reg) a[1] => _,
             a2 = inout(reg) a[2] => _,
@@ -236,29 +271,19 @@ pub unsafe fn multiply_three(a: [*const u16; 3], b: [*const u16; 3], steps: usiz
     debug_assert!(steps > 0);
     unsafe {
         asm!(
-            ld!(4, "a0", 0), ld!(6, "b0", 0), ld!(5, "a0", 1024), ld!(7, "b0", 1024),
+            load_first_step!(),
             "2:",
-            // a₀b₀, then b₁
-            tdp!(0, 4, 6), tdp!(2, 5, 6), ld!(6, "b1", 0),
-            tdp!(1, 4, 7), tdp!(3, 5, 7), ld!(7, "b1", 1024),
+            a0b0_then_b1!(),
             // a₀b₁, then a₁ and b₀
             tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a1", 0),
             tdp!(2, 5, 6), ld!(6, "b0", 0),
             tdp!(3, 5, 7), ld!(5, "a1", 1024), ld!(7, "b0", 1024),
             "dec {steps}",
             "jz 3f",
-            // a₁b₀, then the next step's a₀ and b₀
-            tdp!(0, 4, 6), tdp!(1, 4, 7), ld!(4, "a0", 2048),
-            tdp!(2, 5, 6), ld!(6, "b0", 2048),
-            tdp!(3, 5, 7), ld!(5, "a0", 3072), ld!(7, "b0", 3072),
-            "add {a0}, 2048",
-            "add {a1}, 2048",
-            "add {b0}, 2048",
-            "add {b1}, 2048",
-            "jmp 2b",
+            // a₁b₀
+            last_then_next_step!("a0", "a1", "b0", "b1"),
             "3:",
-            // a₁b₀ of the last step
-            tdp!(0, 4, 6), tdp!(1, 4, 7), tdp!(2, 5, 6), tdp!(3, 5, 7),
+            last_of_all!(),
             a0 = inout(reg) a[0] => _,
             a1 = inout(reg) a[1] => _,
             b0 = inout(reg) b[0] => _,
