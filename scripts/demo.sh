@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bootstrap.sh
-cargo build --release -q -p raddraft-core --bin raddraft
+cargo build --release -q -p raddraft-cli --bin raddraft
 exec "$CARGO_TARGET_DIR/release/raddraft" generate \
   --model demo/checkpoint \
   --image demo/sample-cxr.dcm \

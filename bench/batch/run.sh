@@ -24,7 +24,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/raddraft-target}
 OUT=${OUT:-bench/out/batch-$(date -u +%Y%m%dT%H%M%S)}
 
 [ -f "$MODEL_DIR/config.json" ] || "$REF_VENV/bin/python" bench/paligemma2/make_model.py "$MODEL_DIR" >&2
-cargo build --release -q -p raddraft-core --bin raddraft
+cargo build --release -q -p raddraft-cli --bin raddraft
 mkdir -p "$OUT"
 echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, threads=$THREADS, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)" >&2
 export RAYON_NUM_THREADS=$THREADS

@@ -27,7 +27,7 @@ if [ ! -f ui/dist/index.html ]; then
   npm run --prefix ui build
 fi
 cargo build --release --locked -q -p raddraft-desktop --features tauri/custom-protocol
-cargo build --release --locked -q -p raddraft-core --bin raddraft
+cargo build --release --locked -q -p raddraft-cli --bin raddraft
 . src-tauri/e2e/driver.sh
 e2e_prepare
 

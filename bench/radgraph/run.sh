@@ -36,7 +36,7 @@ done
 # The whole CLI path on the same reports as pairs (hypothesis = report 2i, reference = 2i+1):
 # reading, text metrics, RadGraph, one flushed row per pair; model load included. Checks that the
 # annotation throughput above carries over to `raddraft eval`.
-cargo build --release -q -p raddraft-core --bin raddraft
+cargo build --release -q -p raddraft-cli --bin raddraft
 "$RADGRAPH_VENV/bin/python" - "$MODEL_ROOT/reports.jsonl" "$LIMIT" > "$OUT/cli-pairs.jsonl" <<'PY'
 import json, sys
 reports = [json.loads(line) for line in open(sys.argv[1])][: int(sys.argv[2])]

@@ -1,7 +1,7 @@
 //! raddraft core: everything a headless user needs, without any GUI dependency.
 //!
-//! The `raddraft` command-line tool (`src/bin/raddraft`) is a thin layer over this crate and over
-//! `raddraft-models`; the desktop shell calls the same functions.
+//! The `raddraft` command-line tool (`cli/`) is a thin layer over this crate; the desktop shell
+//! calls the same functions.
 
 pub mod dicom;
 pub mod drafting;
