@@ -1,4 +1,4 @@
-//! The `raddraft` command-line tool: thin subcommands over `raddraft-core` and `raddraft-models`.
+//! The `raddraft` command-line tool: thin subcommands over `raddraft-core`.
 
 mod audit;
 mod batch;
@@ -11,6 +11,7 @@ mod inspect;
 mod manifest;
 mod merge;
 mod model;
+mod model_args;
 mod preprocess;
 mod report;
 mod reporting;

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use raddraft_core::model_registration::{prepare_model, register_model};
-use raddraft_core::registry::{compare, dir_size, hash_dir, FileHashes};
+use raddraft_core::model_registry::{
+    compare, dir_size, hash_dir, prepare_model, register_model, FileHashes,
+};
 use raddraft_models::device::ModelDType;
 use raddraft_models::{Checkpoint, LoadOptions};
 
@@ -81,8 +82,13 @@ pub fn run(command: Command) -> Result<()> {
                 .map(|home| PathBuf::from(home).join("hub"))
                 .or_else(|| dirs::cache_dir().map(|c| c.join("huggingface/hub")))
                 .context("no cache directory for downloads: set HF_HOME")?;
-            let pulled =
-                raddraft_core::hub::pull(&repo, revision.as_deref(), token, &endpoint, cache)?;
+            let pulled = raddraft_core::model_registry::hub::pull(
+                &repo,
+                revision.as_deref(),
+                token,
+                &endpoint,
+                cache,
+            )?;
             println!(
                 "downloaded {} files into {}",
                 pulled.files.len(),

@@ -10,36 +10,29 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use raddraft_core::drafting::text::section_ranges;
-use raddraft_core::drafting::{DraftEvent, DraftParams, DraftRequest, DraftService};
+use raddraft_core::drafting::{DraftEvent, DraftRequest, DraftService};
 use raddraft_core::reporting::{
     accept_ai, begin_draft, fail_draft, finish_draft, provenance_of, save_edit, sign_report,
     unreviewed_ai_sentences, ReportingError,
 };
 use raddraft_core::store::{sha256_hex, NewImage, StudyKey};
-use raddraft_models::device::{parse_device, ModelDType};
-use raddraft_models::{Checkpoint, LoadOptions};
 
 use crate::db::{current_user, DbArgs, Session};
+use crate::model_args::{DraftingArgs, ModelArgs};
 
 #[derive(ClapArgs)]
 pub struct DraftArgs {
     /// A stored study (id or Study Instance UID), or a DICOM file, which is imported first.
     study: String,
-    /// Registered model name (`raddraft model list`); default: the only registered model.
-    #[arg(long)]
-    model: Option<String>,
     /// Clinical indication for the prompt; default: the one in the DICOM header.
     #[arg(long)]
     indication: Option<String>,
-    #[arg(long, default_value_t = 256)]
-    max_new_tokens: usize,
-    /// Beam search with this many beams (1 = greedy, the default).
-    #[arg(long, default_value_t = 1)]
-    beams: usize,
-    #[arg(long, default_value = "f32")]
-    dtype: ModelDType,
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// The model must be registered (`raddraft model add`): every stored draft cites its files'
+    /// hashes.
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    drafting: DraftingArgs,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -106,36 +99,18 @@ pub fn draft(args: DraftArgs) -> Result<()> {
         .first()
         .with_context(|| format!("study {} has no images", detail.study.study_uid))?;
 
-    let models = session.run(store.models())?;
-    let model = match &args.model {
-        Some(name) => session.run(store.model(name))?,
-        None => match models.as_slice() {
-            [only] => only.clone(),
-            [] => bail!("no model is registered: run `raddraft model add DIR` first"),
-            _ => bail!(
-                "several models are registered ({}); choose one with --model",
-                models
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
-    };
-    let options = LoadOptions {
-        dtype: args.dtype,
-        device: parse_device(&args.device)?,
-        ..LoadOptions::default()
-    };
-    let checkpoint = Checkpoint::load(Path::new(&model.directory), &options)
-        .with_context(|| format!("cannot load model {} from {}", model.name, model.directory))?;
+    let resolved = args.model.resolve(&args.db, Some(&session))?;
+    let model = resolved.record.clone().with_context(|| {
+        format!(
+            "{} is not a registered model: register it with `raddraft model add {}` first, \
+             so the draft can cite its files",
+            resolved.label,
+            resolved.dir.display()
+        )
+    })?;
+    let checkpoint = args.model.load(&resolved)?;
     let demo_warning = checkpoint.demo_warning().map(str::to_string);
-
-    let params = DraftParams {
-        max_new_tokens: args.max_new_tokens,
-        num_beams: args.beams.max(1),
-        ..DraftParams::default()
-    };
+    let params = args.drafting.params();
     let indication = args.indication.clone().or(detail.study.indication.clone());
     let running = session.run(begin_draft(
         store,
@@ -146,11 +121,7 @@ pub fn draft(args: DraftArgs) -> Result<()> {
     ))?;
 
     let service = DraftService::start(checkpoint);
-    let request = DraftRequest {
-        image: PathBuf::from(&image.path),
-        indication,
-        params,
-    };
+    let request = DraftRequest::new(PathBuf::from(&image.path), indication, params);
     let mut shown = String::new();
     let result = service.draft_blocking(request, |event| {
         if let DraftEvent::Token { text, .. } = event {

@@ -153,15 +153,20 @@ fn dicom_input_takes_its_indication_as_the_prompt() {
 }
 
 #[test]
-fn png_without_prompt_is_refused_with_advice() {
+fn png_without_indication_is_drafted_with_the_bare_template_and_a_note() {
     let root = workspace();
     let output = raddraft()
-        .args(["generate", "--model"])
+        .args(["generate", "--json", "--max-new-tokens", "3", "--model"])
         .arg(root.join("demo/checkpoint"))
         .arg("--image")
         .arg(root.join("demo/sample-cxr.png"))
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--prompt"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("carries no indication"), "{stderr}");
+    assert!(stderr.contains("--indication"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["prompt"], "INDICATION:");
+    assert_eq!(json["indication"], serde_json::Value::Null);
 }

@@ -6,11 +6,9 @@
 pub mod dicom;
 pub mod drafting;
 pub mod export;
-pub mod hub;
 pub mod import;
-pub mod model_registration;
+pub mod model_registry;
 pub mod radgraph_compare;
-pub mod registry;
 pub mod report_document;
 pub mod reporting;
 pub mod research;

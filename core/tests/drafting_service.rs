@@ -22,14 +22,14 @@ fn checkpoint() -> Checkpoint {
 }
 
 fn request(max_new_tokens: usize) -> DraftRequest {
-    DraftRequest {
-        image: repo().join("demo/sample-cxr.dcm"),
-        indication: None,
-        params: DraftParams {
+    DraftRequest::new(
+        repo().join("demo/sample-cxr.dcm"),
+        None,
+        DraftParams {
             max_new_tokens,
             ..DraftParams::default()
         },
-    }
+    )
 }
 
 #[test]
@@ -170,14 +170,30 @@ fn a_bad_image_fails_the_job_with_its_path_and_the_service_carries_on() {
     let err = service.draft_blocking(missing, |_| {}).unwrap_err();
     assert!(err.contains("no-such-image.dcm"), "{err}");
 
+    assert!(service.draft_blocking(request(2), |_| {}).is_ok());
+}
+
+#[test]
+fn an_image_without_indication_is_drafted_with_the_bare_template() {
+    let service = DraftService::start(checkpoint());
     let png_without_indication = DraftRequest {
         image: repo().join("demo/sample-cxr.png"),
         ..request(3)
     };
-    let err = service
+    let outcome = service
         .draft_blocking(png_without_indication, |_| {})
-        .unwrap_err();
-    assert!(err.contains("indication"), "{err}");
+        .expect("drafting succeeds");
+    assert_eq!(outcome.prompt, "INDICATION:");
+    assert_eq!(outcome.indication, None);
+    assert_eq!(outcome.token_ids.len(), 3);
 
-    assert!(service.draft_blocking(request(2), |_| {}).is_ok());
+    // A blank indication is no indication.
+    let blank = DraftRequest {
+        image: repo().join("demo/sample-cxr.png"),
+        indication: Some("  ".into()),
+        ..request(3)
+    };
+    let outcome = service.draft_blocking(blank, |_| {}).unwrap();
+    assert_eq!(outcome.prompt, "INDICATION:");
+    assert_eq!(outcome.indication, None);
 }

@@ -3,7 +3,7 @@
 //! what to do.
 
 use raddraft_core::dicom::IngestError;
-use raddraft_core::model_registration::ModelRegistrationError;
+use raddraft_core::model_registry::ModelRegistrationError;
 use raddraft_core::report_document::ReportDocumentError;
 use raddraft_core::reporting::ReportingError;
 use raddraft_core::store::StoreError;

@@ -10,7 +10,7 @@ use super::provenance::{Origin, Provenance, Span};
 pub const DEFAULT_LOW_CONFIDENCE_LOGPROB: f32 = -1.0;
 
 /// A drafted report.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DraftText {
     /// The decoded model output, as generated.
     pub text: String,

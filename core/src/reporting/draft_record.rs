@@ -2,8 +2,8 @@
 //! outcome and the report version made from it (or the failure), exactly as `raddraft draft`
 //! records them.
 
-use crate::drafting::{DraftOutcome, DraftParams};
-use crate::registry::FileHashes;
+use crate::drafting::{meaningful_indication, prompt_for, DraftOutcome, DraftParams};
+use crate::model_registry::FileHashes;
 use crate::store::{
     DraftId, DraftOutput, DraftStatus, ModelRecord, NewDraft, ReportVersion, Store, StudyKey,
 };
@@ -37,10 +37,8 @@ pub async fn begin_draft(
             what: "the generation parameters",
             detail: e.to_string(),
         })?;
-    let prompt = indication
-        .as_deref()
-        .map(|i| format!("INDICATION: {i}"))
-        .unwrap_or_default();
+    let indication = meaningful_indication(indication);
+    let prompt = prompt_for(&params.prompt_prefix, indication.as_deref());
     Ok(store
         .add_draft(&NewDraft {
             study,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::drafting::DraftTimings;
 use crate::research::ResearchError;
 
 /// One drafted (or failed) study.
@@ -30,6 +31,9 @@ pub struct DraftRow {
     /// Generated tokens (including a final end-of-sequence token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<usize>,
+    /// The generated token ids, so a run can be compared token for token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ids: Option<Vec<u32>>,
     /// `eos` or `max_new_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
@@ -44,16 +48,6 @@ pub struct DraftRow {
     pub timings: Option<DraftTimings>,
 }
 
-/// Seconds spent on one study.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct DraftTimings {
-    /// Reading the image, pixel values and prompt tokens.
-    pub preprocess_s: f64,
-    pub prefill_s: f64,
-    pub decode_s: f64,
-    pub total_s: f64,
-}
-
 impl DraftRow {
     /// A row for a study that could not be drafted.
     pub fn failure(id: &str, model: &str, shard: &str, error: String) -> DraftRow {
@@ -64,6 +58,7 @@ impl DraftRow {
             model: model.to_owned(),
             shard: shard.to_owned(),
             tokens: None,
+            token_ids: None,
             finish_reason: None,
             image: None,
             prompt: None,

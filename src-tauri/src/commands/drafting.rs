@@ -4,18 +4,20 @@
 //! then at most one per [`TOKEN_EVENT_INTERVAL`], always the newest, and the newest pending one
 //! before the end), then one of `draft://finished` or `draft://failed`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use raddraft_core::dicom::Profile;
 use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftRequest, DraftService};
-use raddraft_core::model_registration::{prepare_model, register_model, ModelSummary};
+use raddraft_core::model_registry::{
+    load_checkpoint, prepare_model, register_model, ModelSummary, ResolvedModel,
+};
 use raddraft_core::reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::generation::FinishReason;
-use raddraft_models::{Checkpoint, LoadOptions};
+use raddraft_models::LoadOptions;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
@@ -131,11 +133,7 @@ pub async fn start_draft<R: Runtime>(
         store,
         model,
         dtype: options.dtype,
-        request: DraftRequest {
-            image: PathBuf::from(&image.path),
-            indication,
-            params,
-        },
+        request: DraftRequest::new(PathBuf::from(&image.path), indication, params),
     };
     tauri::async_runtime::spawn(run.execute(app));
     Ok(JobStarted { job })
@@ -285,10 +283,15 @@ async fn loaded_service(
         return Ok(service.clone());
     }
     let device = state.settings().device;
-    let dir = PathBuf::from(&model.directory);
-    let name = model.name.clone();
+    let model = ResolvedModel::from(model.clone());
     let service = tauri::async_runtime::spawn_blocking(move || {
-        let checkpoint = load_checkpoint(&dir, &name, dtype, &device)?;
+        let options = LoadOptions {
+            dtype,
+            device: parse_device(&device).map_err(|e| format!("device {device:?}: {e}"))?,
+            ..LoadOptions::default()
+        };
+        let checkpoint = load_checkpoint(&model, &options)
+            .map_err(|e| format!("{e} (check the folder, or register the model again)"))?;
         // The worker inherits background priority, so a draft never starves the UI.
         Ok::<_, String>(priority::spawn_from_background(|| {
             DraftService::start(checkpoint)
@@ -299,23 +302,4 @@ async fn loaded_service(
     let service = Arc::new(service);
     services.insert(key, service.clone());
     Ok(service)
-}
-
-fn load_checkpoint(
-    dir: &Path,
-    name: &str,
-    dtype: ModelDType,
-    device: &str,
-) -> Result<Checkpoint, String> {
-    let options = LoadOptions {
-        dtype,
-        device: parse_device(device).map_err(|e| format!("device {device:?}: {e}"))?,
-        ..LoadOptions::default()
-    };
-    Checkpoint::load(dir, &options).map_err(|e| {
-        format!(
-            "cannot load model {name} from {}: {e} (check the folder, or register the model again)",
-            dir.display()
-        )
-    })
 }

@@ -1,12 +1,12 @@
-//! Registering a PaliGemma 2 checkpoint in the study store (validated, every file hashed) and
-//! the summary a model picker shows for a registered model.
+//! Registering a checkpoint in the study store (validated, every file hashed) and the summary a
+//! model picker shows for a registered model.
 
 use std::path::Path;
 
 use raddraft_models::{Checkpoint, ModelError};
 use serde::Serialize;
 
-use crate::registry::{hash_dir, FileHashes, RegistryError};
+use super::files::{hash_dir, FileHashes, RegistryError};
 use crate::store::{ModelRecord, NewModel, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
