@@ -14,8 +14,7 @@ use raddraft_core::research::manifest::{Manifest, ManifestItem};
 use raddraft_core::research::sections::hypothesis_text;
 use raddraft_core::research::shard::ShardSpec;
 
-use crate::db::DbArgs;
-use crate::model_args::{DraftingArgs, ModelArgs};
+use crate::model_args::DraftSetup;
 
 /// Without a terminal (cluster logs), progress is a plain line this often.
 const LOG_EVERY: Duration = Duration::from_secs(30);
@@ -26,11 +25,7 @@ pub struct Args {
     #[arg(long)]
     manifest: PathBuf,
     #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    drafting: DraftingArgs,
-    #[command(flatten)]
-    db: DbArgs,
+    setup: DraftSetup,
     /// Drafts output (JSON Lines, appended one synced row per study).
     #[arg(long)]
     out: PathBuf,
@@ -46,7 +41,7 @@ pub fn run(args: Args) -> Result<()> {
     let manifest = Manifest::read(&args.manifest)
         .with_context(|| format!("cannot use the manifest {}", args.manifest.display()))?;
     let shard = args.shard.to_string();
-    let model = args.model.resolve(&args.db, None)?;
+    let model = args.setup.model.resolve(&args.setup.db, None)?;
     let mode = if args.resume {
         OpenMode::Resume
     } else {
@@ -97,8 +92,8 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
 
-    let mut pipeline = DraftPipeline::new(args.model.load(&model)?);
-    let params = args.drafting.params();
+    let mut pipeline = DraftPipeline::new(args.setup.model.load(&model)?);
+    let params = args.setup.drafting.params();
 
     let bar = progress_bar(todo.len());
     let started = Instant::now();

@@ -9,17 +9,12 @@ use candle_core::Tensor;
 use clap::Args as ClapArgs;
 use raddraft_core::drafting::{DraftObserver, DraftPipeline, DraftRequest, StreamedToken};
 
-use crate::db::DbArgs;
-use crate::model_args::{DraftingArgs, ModelArgs};
+use crate::model_args::DraftSetup;
 
 #[derive(ClapArgs)]
 pub struct Args {
     #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    drafting: DraftingArgs,
-    #[command(flatten)]
-    db: DbArgs,
+    setup: DraftSetup,
     /// Input radiograph: DICOM (CR/DX), PNG or JPEG.
     #[arg(long)]
     image: PathBuf,
@@ -40,14 +35,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let model = args.model.resolve(&args.db, None)?;
-    let checkpoint = args.model.load(&model)?;
+    let model = args.setup.model.resolve(&args.setup.db, None)?;
+    let checkpoint = args.setup.model.load(&model)?;
     let load_s = checkpoint.load_s;
     let mut pipeline = DraftPipeline::new(checkpoint);
     let request = DraftRequest {
         prompt: args.prompt.clone(),
         record_logits: args.dump_logits.is_some(),
-        ..DraftRequest::new(&args.image, args.indication.clone(), args.drafting.params())
+        ..DraftRequest::new(
+            &args.image,
+            args.indication.clone(),
+            args.setup.drafting.params(),
+        )
     };
     let mut terminal = TerminalStream {
         enabled: !args.json,

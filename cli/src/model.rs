@@ -8,10 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use raddraft_core::model_registry::{
     compare, dir_size, hash_dir, prepare_model, register_model, FileHashes,
 };
-use raddraft_models::device::ModelDType;
-use raddraft_models::{Checkpoint, LoadOptions};
+use raddraft_models::Checkpoint;
 
 use crate::db::{current_user, DbArgs, Session};
+use crate::model_args::LoadArgs;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -19,9 +19,8 @@ pub enum Command {
     Check {
         /// Checkpoint directory in Hugging Face layout.
         dir: PathBuf,
-        /// Dtype to load with.
-        #[arg(long, default_value = "f32")]
-        dtype: ModelDType,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Register a checkpoint: validate its config and every tensor's name and shape (without
     /// loading the weights) and record the SHA-256 of each file.
@@ -97,12 +96,8 @@ pub fn run(command: Command) -> Result<()> {
             let name = name.or_else(|| repo.rsplit('/').next().map(str::to_string));
             add(&pulled.dir, name, &db)
         }
-        Command::Check { dir, dtype } => {
-            let options = LoadOptions {
-                dtype,
-                ..LoadOptions::default()
-            };
-            let checkpoint = Checkpoint::load(&dir, &options).with_context(|| {
+        Command::Check { dir, load } => {
+            let checkpoint = Checkpoint::load(&dir, &load.load_options()?).with_context(|| {
                 format!("{} is not a usable PaliGemma 2 checkpoint", dir.display())
             })?;
             let (t, v) = (

@@ -1,5 +1,6 @@
 //! The flags every command that loads a model or drafts shares, defined once: which checkpoint
-//! and how to load it ([`ModelArgs`]), and how to draft ([`DraftingArgs`]).
+//! and how to load it ([`ModelArgs`]), and how to draft ([`DraftingArgs`]), together as
+//! [`DraftSetup`].
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
@@ -14,6 +15,18 @@ use raddraft_models::{Checkpoint, LoadOptions};
 
 use crate::db::{current_user, DbArgs, Session};
 
+/// What every drafting command takes: the model, how to draft, and the study database (where
+/// registered model names are looked up).
+#[derive(ClapArgs, Debug, Clone)]
+pub struct DraftSetup {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub drafting: DraftingArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 #[derive(ClapArgs, Debug, Clone)]
 pub struct ModelArgs {
     /// Checkpoint directory in Hugging Face layout (config.json, *.safetensors, tokenizer.json),
@@ -21,6 +34,13 @@ pub struct ModelArgs {
     /// Default: the only registered model.
     #[arg(long)]
     pub model: Option<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How a checkpoint is loaded: every command that loads one takes these.
+#[derive(ClapArgs, Debug, Clone)]
+pub struct LoadArgs {
     /// Model dtype: f32 (reference precision), bf16 or f16.
     #[arg(long, default_value = "f32")]
     pub dtype: ModelDType,
@@ -42,7 +62,7 @@ pub struct ModelArgs {
     pub resize: Option<ResizeFilter>,
 }
 
-impl ModelArgs {
+impl LoadArgs {
     pub fn load_options(&self) -> Result<LoadOptions> {
         Ok(LoadOptions {
             dtype: self.dtype,
@@ -55,7 +75,9 @@ impl ModelArgs {
             resize: self.resize,
         })
     }
+}
 
+impl ModelArgs {
     /// The checkpoint the user means. A directory needs no study database, and none is opened
     /// for it unless `session` is already open (then a registered directory comes back with
     /// its registry row); a name, or no `--model`, looks in the registry.
@@ -80,7 +102,7 @@ impl ModelArgs {
 
     /// Loads the resolved checkpoint with these flags, printing the demo checkpoint's warning.
     pub fn load(&self, model: &ResolvedModel) -> Result<Checkpoint> {
-        let checkpoint = load_checkpoint(model, &self.load_options()?)?;
+        let checkpoint = load_checkpoint(model, &self.load.load_options()?)?;
         if let Some(warning) = checkpoint.demo_warning() {
             eprintln!("WARNING: {warning}");
         }

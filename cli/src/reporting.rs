@@ -18,7 +18,7 @@ use raddraft_core::reporting::{
 use raddraft_core::store::{sha256_hex, NewImage, StudyKey};
 
 use crate::db::{current_user, DbArgs, Session};
-use crate::model_args::{DraftingArgs, ModelArgs};
+use crate::model_args::DraftSetup;
 
 #[derive(ClapArgs)]
 pub struct DraftArgs {
@@ -30,11 +30,7 @@ pub struct DraftArgs {
     /// The model must be registered (`raddraft model add`): every stored draft cites its files'
     /// hashes.
     #[command(flatten)]
-    model: ModelArgs,
-    #[command(flatten)]
-    drafting: DraftingArgs,
-    #[command(flatten)]
-    db: DbArgs,
+    setup: DraftSetup,
 }
 
 #[derive(ClapArgs)]
@@ -90,7 +86,7 @@ pub struct AddendumArgs {
 }
 
 pub fn draft(args: DraftArgs) -> Result<()> {
-    let session = Session::open(&args.db, &current_user())?;
+    let session = Session::open(&args.setup.db, &current_user())?;
     let store = &session.store;
     let study_key = study_or_import(&session, &args.study)?;
     let detail = session.run(store.study(study_key.clone()))?;
@@ -99,7 +95,7 @@ pub fn draft(args: DraftArgs) -> Result<()> {
         .first()
         .with_context(|| format!("study {} has no images", detail.study.study_uid))?;
 
-    let resolved = args.model.resolve(&args.db, Some(&session))?;
+    let resolved = args.setup.model.resolve(&args.setup.db, Some(&session))?;
     let model = resolved.record.clone().with_context(|| {
         format!(
             "{} is not a registered model: register it with `raddraft model add {}` first, \
@@ -108,9 +104,9 @@ pub fn draft(args: DraftArgs) -> Result<()> {
             resolved.dir.display()
         )
     })?;
-    let checkpoint = args.model.load(&resolved)?;
+    let checkpoint = args.setup.model.load(&resolved)?;
     let demo_warning = checkpoint.demo_warning().map(str::to_string);
-    let params = args.drafting.params();
+    let params = args.setup.drafting.params();
     let indication = args.indication.clone().or(detail.study.indication.clone());
     let running = session.run(begin_draft(
         store,
