@@ -4,9 +4,16 @@
 //! * [`cpu`]: what the CPU (and Linux) offer, detected once; every kernel dispatches on it.
 //! * [`multiversion!`]: a function body compiled once per instruction-set level and once
 //!   portably, the best level run, for loops the compiler vectorises by itself.
+//! * [`gemv`]: the parallel f32 matrix-vector product of a decoding step.
+//! * [`vecmath`]: `exp` and `tanh`, and loops over slices that apply them.
 //!
 //! Slices in, slices out: the crate knows nothing of tensors, so that any caller (candle ops, the
 //! RadGraph encoder's plain buffers) can use it.
 
 pub mod cpu;
+mod error;
+pub mod gemv;
 mod multiversion;
+pub mod vecmath;
+
+pub use error::Error;
