@@ -15,6 +15,13 @@ pub enum Error {
         needed: usize,
         got: usize,
     },
+    /// An operand holds fewer values than the product reads or writes.
+    #[error("{operand} holds {got} values, the product needs at least {needed}")]
+    TooShort {
+        operand: &'static str,
+        needed: usize,
+        got: usize,
+    },
     /// The sizes multiply past `usize`.
     #[error("{operand}: {rows} × {columns} values do not fit in memory")]
     TooLarge {
@@ -39,6 +46,19 @@ pub(crate) fn exactly(operand: &'static str, needed: usize, got: usize) -> Resul
         Ok(())
     } else {
         Err(Error::Size {
+            operand,
+            needed,
+            got,
+        })
+    }
+}
+
+/// `Ok` where `got` is at least `needed`.
+pub(crate) fn at_least(operand: &'static str, needed: usize, got: usize) -> Result<(), Error> {
+    if got >= needed {
+        Ok(())
+    } else {
+        Err(Error::TooShort {
             operand,
             needed,
             got,

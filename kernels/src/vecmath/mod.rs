@@ -1,10 +1,16 @@
-//! Element-wise f32 math: `exp` and `tanh` (PaliGemma's softmax, tanh GELU and soft-caps), and
-//! the loops that apply them to slices on the widest vector unit the CPU has.
+//! Element-wise f32 math: `exp` and `tanh` (PaliGemma's softmax, tanh GELU and soft-caps), the
+//! erf GELU (the RadGraph encoder), and the loops that apply them to slices on the widest
+//! vector unit the CPU has.
 
+mod erf_table;
 mod exp;
+mod gelu;
 mod slices;
 
 pub use exp::{exp, tanh};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use gelu::gelu_lanes;
+pub use gelu::{erf, gelu, gelu_in_place};
 pub use slices::{map_into, softmax_row};
 
 #[cfg(test)]
