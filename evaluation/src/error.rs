@@ -63,6 +63,12 @@ impl From<candle_core::Error> for EvalError {
     }
 }
 
+impl From<raddraft_kernels::Error> for EvalError {
+    fn from(error: raddraft_kernels::Error) -> Self {
+        EvalError::Invalid(error.to_string())
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, EvalError>;
 

@@ -15,7 +15,6 @@ pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;
-mod fastmath;
 pub mod gemma2;
 mod gemv;
 pub mod generation;

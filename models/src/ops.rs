@@ -1,9 +1,10 @@
 //! CPU fast paths that candle lacks, used by the SigLIP and Gemma 2 blocks.
 //!
 //! - The tanh GELU and the soft-caps touch tens of millions of values per prefill; they run here
-//!   in parallel with vectorised `tanh` (`fastmath`).
+//!   in parallel with vectorised `tanh` ([`raddraft_kernels::vecmath`]).
 //! - Softmax over the last dimension, rows in parallel with vectorised `exp`.
-//! - `Linear`, which sends decoding steps (a few rows) to the matrix-vector kernel in `gemv`.
+//! - `Linear`, which sends decoding steps (a few rows) to the matrix-vector kernel
+//!   ([`raddraft_kernels::gemv`]).
 //!
 //! On GPUs every function falls back to candle's own kernels.
 
@@ -11,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use half::{bf16, f16};
 use rayon::prelude::*;
 
-use crate::fastmath::{map_into, softmax_row, tanh};
+use raddraft_kernels::vecmath::{map_into, softmax_row, tanh};
 
 const CHUNK: usize = 1 << 14;
 

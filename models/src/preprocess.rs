@@ -196,31 +196,9 @@ pub fn resize_gray8(src: &GrayImage, width: u32, height: u32, filter: ResizeFilt
         .expect("the resamplers return width × height samples")
 }
 
-/// Defines `fn $name` whose body runs compiled for AVX2 when the CPU has it, else portably.
-/// Baseline x86-64 (SSE2) lacks the 32-bit multiplies and byte shuffles that the resampler and
-/// the RGB (de)interleaving loops vectorise to; AVX2 makes them 3–6× faster.
-macro_rules! with_avx2 {
-    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
-        $(#[$attr])*
-        fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            fn portable($($arg: $ty),*) $(-> $ret)? $body
-
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                portable($($arg),*)
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { avx2($($arg),*) };
-            }
-            portable($($arg),*)
-        }
-    };
-}
+// The resampler and the RGB (de)interleaving loops are compiled for AVX2 where the CPU has it
+// (`multiversion!`): baseline x86-64 (SSE2) lacks the 32-bit multiplies and byte shuffles that
+// they vectorise to; AVX2 makes them 3–6× faster.
 
 /// Pixels per rayon task when (de)interleaving RGB.
 const PIXELS_PER_TASK: usize = 1 << 16;
@@ -257,7 +235,8 @@ fn interleave_rgb(planes: [&[u8]; 3]) -> Vec<u8> {
     rgb
 }
 
-with_avx2! {
+raddraft_kernels::multiversion! {
+    [avx2]
     /// Copies R into `grey`; false as soon as a chunk of pixels has G or B different from R.
     fn copy_red_if_grey(rgb: &[u8], grey: &mut [u8]) -> bool {
         for (rgb, grey) in rgb.chunks(3 * 4096).zip(grey.chunks_mut(4096)) {
@@ -274,7 +253,8 @@ with_avx2! {
     }
 }
 
-with_avx2! {
+raddraft_kernels::multiversion! {
+    [avx2]
     fn deinterleave(rgb: &[u8], planes: [&mut [u8]; 3]) {
         let [r, g, b] = planes;
         for (((pixel, r), g), b) in rgb.chunks_exact(3).zip(r).zip(g).zip(b) {
@@ -283,7 +263,8 @@ with_avx2! {
     }
 }
 
-with_avx2! {
+raddraft_kernels::multiversion! {
+    [avx2]
     fn interleave(rgb: &mut [u8], planes: [&[u8]; 3]) {
         let [r, g, b] = planes;
         for (((dst, &r), &g), &b) in rgb.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
@@ -526,7 +507,8 @@ mod pillow {
         out
     }
 
-    with_avx2! {
+    raddraft_kernels::multiversion! {
+        [avx2]
         /// The horizontal filter on a transposed block: `columns[x * LANES + row]` in,
         /// `out_columns[out_x * LANES + row]` out.
         fn filter_columns(columns: &[u8], taps: &Taps, out_columns: &mut [u8]) {
@@ -560,7 +542,8 @@ mod pillow {
         out
     }
 
-    with_avx2! {
+    raddraft_kernels::multiversion! {
+        [avx2]
         /// One output row of the vertical filter: `input` holds the `weights.len()` source rows.
         fn filter_row(input: &[u8], weights: &[i32], out_row: &mut [u8]) {
             let row_len = out_row.len();

@@ -19,8 +19,9 @@ use std::sync::Mutex;
 use gemm::Parallelism;
 use serde::Deserialize;
 
+use raddraft_kernels::{amx, cpu, vecmath};
+
 use super::weights::StateDict;
-use super::{amx, gelu};
 use crate::error::{EvalError, Result};
 
 /// The fields of the encoder's `config.json` that the forward pass needs.
@@ -157,9 +158,9 @@ impl Matmul {
     /// The kernels actually used on this machine; an error where AMX is asked for and absent.
     pub fn resolve(self) -> Result<Matmul> {
         match self {
-            Matmul::Auto if amx::available() => Ok(Matmul::AmxBf16x6),
+            Matmul::Auto if cpu::features().amx => Ok(Matmul::AmxBf16x6),
             Matmul::Auto => Ok(Matmul::F32),
-            Matmul::AmxBf16x6 | Matmul::AmxBf16x3 if !amx::available() => {
+            Matmul::AmxBf16x6 | Matmul::AmxBf16x3 if !cpu::features().amx => {
                 Err(EvalError::Invalid(format!(
                     "{} needs Intel AMX-BF16, which this CPU or kernel does not offer (or RADDRAFT_NO_AMX is set)",
                     self.name()
@@ -224,13 +225,13 @@ fn load_dense(
             outputs,
             inputs,
             amx::Products::Six,
-        )),
+        )?),
         Matmul::AmxBf16x3 => DenseWeight::Amx(amx::PackedWeight::new(
             &weight,
             outputs,
             inputs,
             amx::Products::Three,
-        )),
+        )?),
         Matmul::Auto | Matmul::F32 => DenseWeight::F32(weight),
     };
     Ok(Dense {
@@ -386,6 +387,7 @@ impl BertEncoder {
             Parallelism::None
         };
         let results: Mutex<Vec<Option<Vec<f32>>>> = Mutex::new(vec![None; segments.len()]);
+        let failure: Mutex<Option<EvalError>> = Mutex::new(None);
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..workers {
@@ -393,7 +395,14 @@ impl BertEncoder {
                     let g = next.fetch_add(1, Ordering::Relaxed);
                     let Some(group) = groups.get(g) else { break };
                     let members: Vec<&[u32]> = group.iter().map(|&i| segments[i]).collect();
-                    let outputs = self.group_forward(&members, parallelism);
+                    let outputs = match group_forward(self, &members, parallelism) {
+                        Ok(outputs) => outputs,
+                        Err(error) => {
+                            let mut failure = failure.lock().unwrap_or_else(|e| e.into_inner());
+                            failure.get_or_insert(error);
+                            break;
+                        }
+                    };
                     let mut slots = results.lock().unwrap_or_else(|e| e.into_inner());
                     for (&i, output) in group.iter().zip(outputs) {
                         slots[i] = Some(output);
@@ -401,6 +410,9 @@ impl BertEncoder {
                 });
             }
         });
+        if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
         Ok(results
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
@@ -409,36 +421,12 @@ impl BertEncoder {
             .collect())
     }
 
-    /// The layers on a group of segments packed one after the other (no padding); the
-    /// element-wise loops compiled for AVX-512 where the CPU has it (same operations, same
-    /// rounding: Rust never fuses a multiply and an add on its own).
-    fn group_forward(&self, segments: &[&[u32]], parallelism: Parallelism) -> Vec<Vec<f32>> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-        {
-            // SAFETY: the features were detected on this CPU just above.
-            return unsafe { self.group_forward_avx512(segments, parallelism) };
-        }
-        self.group_forward_any_cpu(segments, parallelism)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn group_forward_avx512(
-        &self,
-        segments: &[&[u32]],
-        parallelism: Parallelism,
-    ) -> Vec<Vec<f32>> {
-        self.group_forward_any_cpu(segments, parallelism)
-    }
-
     #[inline(always)]
     fn group_forward_any_cpu(
         &self,
         segments: &[&[u32]],
         parallelism: Parallelism,
-    ) -> Vec<Vec<f32>> {
+    ) -> Result<Vec<Vec<f32>>> {
         GROUP_BUFFERS.with(|buffers| {
             let buffers = &mut *buffers.borrow_mut();
             self.layers_forward(segments, parallelism, buffers)
@@ -451,7 +439,7 @@ impl BertEncoder {
         segments: &[&[u32]],
         parallelism: Parallelism,
         buffers: &mut GroupBuffers,
-    ) -> Vec<Vec<f32>> {
+    ) -> Result<Vec<Vec<f32>>> {
         let h = self.config.hidden_size;
         let offsets: Vec<usize> = segments
             .iter()
@@ -491,11 +479,11 @@ impl BertEncoder {
         }
         layer_norm(x, &self.embedding_norm, h);
         for layer in &self.layers {
-            dense(x, m, &layer.qkv, qkv, parallelism);
+            dense(x, m, &layer.qkv, qkv, parallelism)?;
             for (segment, &offset) in segments.iter().zip(&offsets) {
                 self.attention(qkv, offset, segment.len(), context, scores);
             }
-            dense(context, m, &layer.attention_output, hidden, parallelism);
+            dense(context, m, &layer.attention_output, hidden, parallelism)?;
             for (out, residual) in hidden.iter_mut().zip(x.iter()) {
                 *out += residual;
             }
@@ -509,14 +497,14 @@ impl BertEncoder {
                         &layer.intermediate.bias,
                         intermediate_split,
                         second.products(),
-                    );
-                    amx::dense_split(intermediate_split, second, &layer.output.bias, x);
+                    )?;
+                    amx::dense_split(intermediate_split, second, &layer.output.bias, x)?;
                 }
                 _ => {
                     intermediate.resize(m * self.config.intermediate_size, 0.0);
-                    dense(hidden, m, &layer.intermediate, intermediate, parallelism);
-                    gelu::gelu_in_place(intermediate);
-                    dense(intermediate, m, &layer.output, x, parallelism);
+                    dense(hidden, m, &layer.intermediate, intermediate, parallelism)?;
+                    vecmath::gelu_in_place(intermediate);
+                    dense(intermediate, m, &layer.output, x, parallelism)?;
                 }
             }
             for (out, residual) in x.iter_mut().zip(hidden.iter()) {
@@ -524,11 +512,11 @@ impl BertEncoder {
             }
             layer_norm(x, &layer.output_norm, h);
         }
-        segments
+        Ok(segments
             .iter()
             .zip(&offsets)
             .map(|(s, &offset)| x[offset * h..(offset + s.len()) * h].to_vec())
-            .collect()
+            .collect())
     }
 
     /// Self-attention of one segment (rows `offset..offset+len` of `qkv`) into `context`.
@@ -621,6 +609,20 @@ impl BertEncoder {
     }
 }
 
+raddraft_kernels::multiversion! {
+    [avx512bw]
+    /// The layers on a group of segments packed one after the other (no padding); the
+    /// element-wise loops compiled for AVX-512 where the CPU has it (same operations, same
+    /// rounding: Rust never fuses a multiply and an add on its own).
+    fn group_forward(
+        encoder: &BertEncoder,
+        segments: &[&[u32]],
+        parallelism: Parallelism,
+    ) -> Result<Vec<Vec<f32>>> {
+        encoder.group_forward_any_cpu(segments, parallelism)
+    }
+}
+
 /// Segment indices (empty segments left out) in groups of about GROUP_TOKENS tokens or fewer,
 /// their count a multiple of `threads` so that the workers (one thread per group's products)
 /// finish together: longest first, each segment to the group with the fewest tokens so far.
@@ -649,11 +651,17 @@ fn pack_groups(lengths: &[usize], threads: usize) -> Vec<Vec<usize>> {
 
 /// `out = x·Wᵀ + b` for `m` rows (the bias is written first and the product added to it, as
 /// PyTorch's `addmm`).
-fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Parallelism) {
+fn dense(
+    x: &[f32],
+    m: usize,
+    layer: &Dense,
+    out: &mut [f32],
+    parallelism: Parallelism,
+) -> Result<()> {
     let (k, n) = (layer.inputs, layer.outputs);
     let weight = match &layer.weight {
         DenseWeight::F32(weight) => weight,
-        DenseWeight::Amx(packed) => return amx::dense(x, m, packed, &layer.bias, out),
+        DenseWeight::Amx(packed) => return Ok(amx::dense(x, m, packed, &layer.bias, out)?),
     };
     assert!(x.len() >= m * k && out.len() >= m * n && weight.len() == n * k);
     // gemm sums a product of one row, or of at most 256 outputs, with other kernels and in
@@ -676,6 +684,7 @@ fn dense(x: &[f32], m: usize, layer: &Dense, out: &mut [f32], parallelism: Paral
     } else {
         add_product(x, m, weight, layer, out, parallelism);
     }
+    Ok(())
 }
 
 /// Outputs up to which gemm 0.19 uses its "horizontal" kernels (`m·n ≤ 16·16`).
@@ -780,10 +789,10 @@ mod tests {
             let rows = 40;
             let x: Vec<f32> = (0..rows * inputs).map(|_| next()).collect();
             let mut all = vec![0f32; rows * outputs];
-            dense(&x, rows, &layer, &mut all, Parallelism::None);
+            dense(&x, rows, &layer, &mut all, Parallelism::None).unwrap();
             for m in 1..rows {
                 let mut first = vec![0f32; m * outputs];
-                dense(&x, m, &layer, &mut first, Parallelism::None);
+                dense(&x, m, &layer, &mut first, Parallelism::None).unwrap();
                 let same = first
                     .iter()
                     .zip(&all)

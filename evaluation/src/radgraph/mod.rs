@@ -13,12 +13,10 @@
 //! near-ties of the f32 logits (|margin| ≲ 1e-5), where PyTorch and this code may round
 //! differently.
 
-mod amx;
 pub mod archive;
 pub mod bert;
 pub mod config;
 pub mod dygie;
-mod gelu;
 pub mod graph;
 pub mod preprocess;
 pub mod weights;

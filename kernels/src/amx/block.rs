@@ -97,8 +97,8 @@ impl Block {
                 steps,
             } => {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: AMX CPUs have AVX-512 F and BW; the destination was sized by the
-                // caller for every padded row and step.
+                // SAFETY: `cpu::features().amx` requires AVX-512 F and BW; the destination was
+                // sized by the caller for every padded row and step.
                 unsafe {
                     self.gelu_split(acc, tiles_per_row, pieces, used, rows, columns, steps)
                 }
@@ -171,7 +171,7 @@ impl Block {
                     let values = unsafe { _mm512_loadu_ps(acc.add(tile)) };
                     let gelu = _mm512_maskz_mov_ps(
                         ((1u32 << valid) - 1) as u16,
-                        crate::radgraph::gelu::gelu_lanes(values),
+                        crate::vecmath::gelu_lanes(values),
                     );
                     for (piece, bits) in pieces[..used].iter().zip(split_lanes(gelu)) {
                         // SAFETY: start + 32 ≤ the piece's padded rows × steps · 32 (caller).

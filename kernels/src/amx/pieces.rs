@@ -2,6 +2,7 @@
 //! tile layouts of packed weights and split activations.
 
 use super::{Products, MICRO, PACKED_BLOCK, TILE, TILE_K};
+use crate::error::{elements, exactly, Error};
 
 /// bf16 nearest to `x` (ties to even). Finite inputs only: values within 2⁻⁹ of f32::MAX round
 /// to infinity.
@@ -92,8 +93,18 @@ pub struct PackedWeight {
 }
 
 impl PackedWeight {
-    pub fn new(weight: &[f32], outputs: usize, inputs: usize, products: Products) -> Self {
-        assert_eq!(weight.len(), outputs * inputs, "weight is outputs × inputs");
+    /// Splits and packs `weight` (`outputs × inputs`, row-major) for `products`.
+    pub fn new(
+        weight: &[f32],
+        outputs: usize,
+        inputs: usize,
+        products: Products,
+    ) -> Result<Self, Error> {
+        exactly(
+            "weight length",
+            elements("weight", outputs, inputs)?,
+            weight.len(),
+        )?;
         let padded_outputs = round_up(outputs, MICRO);
         let padded_inputs = round_up(inputs, TILE_K);
         let steps = padded_inputs / TILE_K;
@@ -120,14 +131,14 @@ impl PackedWeight {
                 }
             }
         }
-        Self {
+        Ok(Self {
             pieces,
             products,
             outputs,
             inputs,
             padded_outputs,
             padded_inputs,
-        }
+        })
     }
 }
 
@@ -205,7 +216,7 @@ pub(super) fn split_activations(
     pieces_used: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AMX CPUs have AVX-512 F and BW; this runs only after `available()`.
+    // SAFETY: this runs only where `cpu::features().amx`, which requires AVX-512 F and BW.
     unsafe {
         split_activations_avx512(x, k, padded_rows, steps, pieces, pieces_used)
     }

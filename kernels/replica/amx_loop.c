@@ -1,8 +1,8 @@
-// C replica of the encoder's bf16x6 AMX product loop (evaluation/src/radgraph/amx), to see how
+// C replica of the encoder's bf16x6 AMX product loop (kernels/src/amx), to see how
 // fast the loop itself runs outside the encoder: same tile layout, same 256 x 256 x 128 blocking,
 // same product order and reload schedule, on random bf16 pieces.
 //
-//   gcc -O2 -march=sapphirerapids -o /tmp/amx_loop bench/radgraph/amx_loop.c
+//   gcc -O2 -march=sapphirerapids -o /tmp/amx_loop kernels/replica/amx_loop.c
 //   /tmp/amx_loop 2048 3072 768        # rows, outputs, depth: the intermediate layer
 //   /tmp/amx_loop 2048 768 3072        # the output layer
 //   HOT=1 /tmp/amx_loop 2048 3072 768  # every microblock reads the same tiles (operands in cache)

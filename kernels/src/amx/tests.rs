@@ -52,7 +52,7 @@ fn vector_split_lays_out_the_same_pieces_as_the_scalar_split() {
     let scalar = layout(split_activations_any_cpu);
     assert!(scalar.iter().flatten().all(|&bits| bits != 0xdead));
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512bw") {
+    if crate::cpu::features().avx512f && crate::cpu::features().avx512bw {
         fn vector(
             x: &[f32],
             k: usize,
@@ -81,25 +81,25 @@ fn vector_split_lays_out_the_same_pieces_as_the_scalar_split() {
 }
 
 #[test]
-fn gelu_and_split_in_the_epilogue_equal_separate_passes() {
-    if !available() {
+fn gelu_and_split_in_the_epilogue_equal_separate_passes() -> Result<(), Error> {
+    if !crate::cpu::features().amx {
         eprintln!("skipped: this CPU or kernel offers no AMX-BF16");
-        return;
+        return Ok(());
     }
     // 300 rows span two row blocks; 290 outputs leave a partial column block and step.
     for products in [Products::Six, Products::Three] {
         for (rows, hidden, inner) in [(1, 40, 50), (37, 70, 290), (300, 64, 290)] {
             let x = values(rows * hidden, 21);
-            let first = PackedWeight::new(&values(inner * hidden, 22), inner, hidden, products);
-            let second = PackedWeight::new(&values(hidden * inner, 23), hidden, inner, products);
+            let first = PackedWeight::new(&values(inner * hidden, 22), inner, hidden, products)?;
+            let second = PackedWeight::new(&values(hidden * inner, 23), hidden, inner, products)?;
             let (b1, b2) = (values(inner, 24), values(hidden, 25));
             let mut middle = vec![0f32; rows * inner];
-            dense(&x, rows, &first, &b1, &mut middle);
-            crate::radgraph::gelu::gelu_in_place(&mut middle);
+            dense(&x, rows, &first, &b1, &mut middle)?;
+            crate::vecmath::gelu_in_place(&mut middle);
             let mut separate = vec![0f32; rows * hidden];
-            dense(&middle, rows, &second, &b2, &mut separate);
+            dense(&middle, rows, &second, &b2, &mut separate)?;
             let mut split = SplitActivations::default();
-            dense_gelu_split(&x, rows, &first, &b1, &mut split, products);
+            dense_gelu_split(&x, rows, &first, &b1, &mut split, products)?;
             // The same pieces as splitting the GELU output, padding included.
             let mut expected = SplitActivations::default();
             let used = pieces_used(products);
@@ -113,7 +113,7 @@ fn gelu_and_split_in_the_epilogue_equal_separate_passes() {
                 );
             }
             let mut fused = vec![f32::NAN; rows * hidden];
-            dense_split(&split, &second, &b2, &mut fused);
+            dense_split(&split, &second, &b2, &mut fused)?;
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert!(
                 bits(&fused) == bits(&separate),
@@ -121,13 +121,14 @@ fn gelu_and_split_in_the_epilogue_equal_separate_passes() {
             );
         }
     }
+    Ok(())
 }
 
 #[test]
-fn products_agree_with_f64_to_f32_rounding() {
-    if !available() {
+fn products_agree_with_f64_to_f32_rounding() -> Result<(), Error> {
+    if !crate::cpu::features().amx {
         eprintln!("skipped: this CPU or kernel offers no AMX-BF16");
-        return;
+        return Ok(());
     }
     // Odd sizes exercise the padding of rows, columns and depth; 300 rows span two row
     // blocks and 600 inputs two depth blocks.
@@ -135,9 +136,9 @@ fn products_agree_with_f64_to_f32_rounding() {
         let x = values(rows * inputs, 1);
         let w = values(outputs * inputs, 2);
         let bias = values(outputs, 3);
-        let packed = PackedWeight::new(&w, outputs, inputs, Products::Six);
+        let packed = PackedWeight::new(&w, outputs, inputs, Products::Six)?;
         let mut out = vec![f32::NAN; rows * outputs];
-        dense(&x, rows, &packed, &bias, &mut out);
+        dense(&x, rows, &packed, &bias, &mut out)?;
         for r in 0..rows {
             for c in 0..outputs {
                 let (mut exact, mut magnitude) = (f64::from(bias[c]), f64::from(bias[c].abs()));
@@ -157,13 +158,14 @@ fn products_agree_with_f64_to_f32_rounding() {
             }
         }
     }
+    Ok(())
 }
 
 #[test]
-fn three_products_agree_with_f64_to_bf16x3_accuracy() {
-    if !available() {
+fn three_products_agree_with_f64_to_bf16x3_accuracy() -> Result<(), Error> {
+    if !crate::cpu::features().amx {
         eprintln!("skipped: this CPU or kernel offers no AMX-BF16");
-        return;
+        return Ok(());
     }
     let (rows, outputs, inputs) = (70, 45, 300);
     let x = values(rows * inputs, 8);
@@ -173,18 +175,18 @@ fn three_products_agree_with_f64_to_bf16x3_accuracy() {
     dense(
         &x,
         rows,
-        &PackedWeight::new(&w, outputs, inputs, Products::Three),
+        &PackedWeight::new(&w, outputs, inputs, Products::Three)?,
         &bias,
         &mut three,
-    );
+    )?;
     let mut six = vec![f32::NAN; rows * outputs];
     dense(
         &x,
         rows,
-        &PackedWeight::new(&w, outputs, inputs, Products::Six),
+        &PackedWeight::new(&w, outputs, inputs, Products::Six)?,
         &bias,
         &mut six,
-    );
+    )?;
     let (mut worst_three, mut worst_six) = (0f64, 0f64);
     for r in 0..rows {
         for c in 0..outputs {
@@ -208,6 +210,7 @@ fn three_products_agree_with_f64_to_bf16x3_accuracy() {
         worst_three > worst_six,
         "bf16×3 ({worst_three:e}) should be coarser than bf16×6 ({worst_six:e})"
     );
+    Ok(())
 }
 
 #[test]
@@ -223,4 +226,39 @@ fn dropping_the_low_pieces_would_fail_the_bound() {
         magnitude += f64::from(a.abs() * b.abs());
     }
     assert!((rough - exact).abs() > 8.0 * f64::from(f32::EPSILON) * magnitude);
+}
+
+#[test]
+fn misfitting_operands_and_missing_amx_are_errors() -> Result<(), Error> {
+    assert!(matches!(
+        PackedWeight::new(&values(10, 6), 3, 4, Products::Six),
+        Err(Error::Size {
+            needed: 12,
+            got: 10,
+            ..
+        })
+    ));
+    let weight = PackedWeight::new(&values(12, 6), 3, 4, Products::Six)?;
+    let x = values(8, 7);
+    let mut out = vec![0f32; 6];
+    let result = dense(&x, 2, &weight, &[0.0; 3], &mut out);
+    if !crate::cpu::features().amx {
+        assert_eq!(result, Err(Error::AmxUnavailable));
+        eprintln!("AMX-BF16 absent: only the unavailability error checked");
+        return Ok(());
+    }
+    result?;
+    assert!(matches!(
+        dense(&x, 3, &weight, &[0.0; 3], &mut out),
+        Err(Error::TooShort { needed: 12, .. })
+    ));
+    assert!(matches!(
+        dense(&x, 2, &weight, &[0.0; 2], &mut out),
+        Err(Error::Size { needed: 3, .. })
+    ));
+    assert!(matches!(
+        dense(&x, 2, &weight, &[0.0; 3], &mut out[..5]),
+        Err(Error::TooShort { needed: 6, .. })
+    ));
+    Ok(())
 }

@@ -3,111 +3,13 @@
 //!
 //! erf is evaluated piecewise: for |x| in eight intervals of width ½ on [0, 4), a degree-8
 //! polynomial in `|x| − centre` (least-squares fits on Chebyshev nodes by
-//! `evaluation/scripts/fit_erf.py`, coefficients rounded to f32, Horner with fused multiply-adds); from 4 on it is 1 (erfc(4) ≈ 1.5e-8 is below half an
-//! f32 ulp of 1). The absolute error is at most 6.5e-8 (checked against the f64 erf in the
+//! `kernels/scripts/fit_erf.py`, coefficients rounded to f32, Horner with fused multiply-adds);
+//! from 4 on it is 1 (erfc(4) ≈ 1.5e-8 is below half an f32 ulp of 1). The absolute error is at most 6.5e-8 (checked against the f64 erf in the
 //! tests), one f32 rounding of values near 1, which is all that `1 + erf` can hold. PyTorch's own
 //! vectorised GELU is up to 1.2e-6 from the exact one on [−6, 6]; `libm::erff`, used before, was
 //! a scalar call per value. The scalar and vector paths give bit-identical results.
 
-/// Interval width and count: |x| in [i/2, (i+1)/2) uses column i.
-const WIDTH: f32 = 0.5;
-const INTERVALS: usize = 8;
-/// Where erf rounds to 1 in f32.
-const SATURATION: f32 = 4.0;
-
-/// `COEFFICIENTS[d][i]`: the coefficient of `(|x| − centre_i)^d` on interval i.
-const COEFFICIENTS: [[f32; INTERVALS]; 9] = [
-    [
-        2.763264e-1,
-        7.1115565e-1,
-        9.2290014e-1,
-        9.866717e-1,
-        9.985373e-1,
-        9.998994e-1,
-        9.999957e-1,
-        9.999999e-1,
-    ],
-    [
-        1.0600141,
-        6.4293104e-1,
-        2.3652112e-1,
-        5.2774996e-2,
-        7.1423193e-3,
-        5.862773e-4,
-        2.9189012e-5,
-        8.8142883e-7,
-    ],
-    [
-        -2.6500353e-1,
-        -4.821983e-1,
-        -2.956514e-1,
-        -9.235624e-2,
-        -1.6070217e-2,
-        -1.6122626e-3,
-        -9.486433e-5,
-        -3.3053668e-6,
-    ],
-    [
-        -3.0917048e-1,
-        2.678835e-2,
-        1.6753589e-1,
-        9.015739e-2,
-        2.1724513e-2,
-        2.7603803e-3,
-        1.9581262e-4,
-        7.970328e-6,
-    ],
-    [
-        1.2698051e-1,
-        1.5068701e-1,
-        -6.1592543e-3,
-        -4.8102293e-2,
-        -1.9083386e-2,
-        -3.2581033e-3,
-        -2.8656973e-4,
-        -1.3841738e-5,
-    ],
-    [
-        8.003627e-2,
-        -5.321709e-2,
-        -4.7186553e-2,
-        6.618473e-3,
-        1.066006e-2,
-        2.756291e-3,
-        3.1362884e-4,
-        1.8330058e-5,
-    ],
-    [
-        -4.051716e-2,
-        -2.6873976e-2,
-        2.1294555e-2,
-        8.966749e-3,
-        -2.9042328e-3,
-        -1.657796e-3,
-        -2.6351085e-4,
-        -1.9250394e-5,
-    ],
-    [
-        -1.580337e-2,
-        1.7885495e-2,
-        3.7451105e-3,
-        -5.9330994e-3,
-        -7.21527e-4,
-        6.3581544e-4,
-        1.7359652e-4,
-        1.714474e-5,
-    ],
-    [
-        9.410909e-3,
-        2.3291754e-3,
-        -5.574546e-3,
-        6.619717e-4,
-        9.973414e-4,
-        -8.0436635e-5,
-        -8.198062e-5,
-        -1.153615e-5,
-    ],
-];
+use super::erf_table::{COEFFICIENTS, INTERVALS, SATURATION, WIDTH};
 
 /// erf(x), absolute error ≤ 6.5e-8 (see the module documentation).
 pub fn erf(x: f32) -> f32 {
@@ -136,8 +38,8 @@ pub fn gelu(x: f32) -> f32 {
 /// [`gelu`] on every value, in place.
 pub fn gelu_in_place(values: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the feature was detected on this CPU just above.
+    if crate::cpu::features().avx512f {
+        // SAFETY: the CPU has AVX-512F.
         unsafe { gelu_avx512(values) };
         return;
     }
@@ -188,7 +90,7 @@ static TABLES: Tables = {
 /// [`gelu`] on 16 lanes, bit-identical to the scalar function.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-pub(super) fn gelu_lanes(x: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
+pub(crate) fn gelu_lanes(x: std::arch::x86_64::__m512) -> std::arch::x86_64::__m512 {
     use std::arch::x86_64::*;
     // SAFETY: each row of TABLES holds 16 values.
     let table = |degree: usize| unsafe { _mm512_load_ps(TABLES.0[degree].as_ptr()) };

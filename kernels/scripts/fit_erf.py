@@ -1,9 +1,9 @@
-"""Fits the piecewise erf polynomials of evaluation/src/radgraph/gelu.rs and prints the table.
+"""Fits the piecewise erf polynomials of kernels/src/vecmath/erf_table.rs and prints the table.
 
 For |x| in [i/2, (i+1)/2), i = 0..7: a degree-8 least-squares fit of erf in (|x| - centre) on 200
 Chebyshev nodes, rounded to f32 and printed as the shortest literal that round-trips.
 
-    python3 evaluation/scripts/fit_erf.py    # numpy only
+    python3 kernels/scripts/fit_erf.py    # numpy only
 """
 import math
 

@@ -15,14 +15,16 @@
 //! are blocked so that an activation block, a weight block and the f32 accumulators stay in L2,
 //! with 32×32 outputs held in four tile registers over each k block.
 //!
-//! [`pieces`] splits values and lays them out, [`block`] runs one block of a product and its
+//! `pieces` splits values and lays them out, `block` runs one block of a product and its
 //! epilogue, `tiles` holds the instructions.
 //!
-//! Used only where the CPU has AMX-BF16 and Linux grants the tile state; `RADDRAFT_NO_AMX=1`
-//! keeps the plain f32 kernels.
+//! Runs only where `cpu::features().amx` (the CPU has AMX-BF16, Linux grants the tile state,
+//! `RADDRAFT_NO_AMX` is unset); every entry point returns [`Error::AmxUnavailable`] elsewhere.
 
 use std::cell::RefCell;
-use std::sync::OnceLock;
+
+use crate::cpu;
+use crate::error::{at_least, elements, exactly, Error};
 
 mod block;
 mod pieces;
@@ -55,42 +57,6 @@ pub enum Products {
     /// Three (bf16×3): two pieces per operand (16 significant bits) and the products down to
     /// 2⁻⁹; about 2⁻¹⁶ relative error per product, twice the speed.
     Three,
-}
-
-/// Whether AMX products are used in this process (checked once).
-pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        std::env::var("RADDRAFT_NO_AMX").map_or(true, |v| v.is_empty() || v == "0") && detect()
-    })
-}
-
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn detect() -> bool {
-    const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
-    const XFEATURE_XTILEDATA: libc::c_long = 18;
-    // SAFETY: CPUID leaf 7 exists on every x86-64 CPU this code can run on (the call is safe
-    // from Rust 1.94; `unsafe` for the crate's minimum version).
-    #[allow(unused_unsafe)]
-    let leaf7 = unsafe { std::arch::x86_64::__cpuid_count(7, 0) };
-    let amx_bf16 = leaf7.edx & (1 << 22) != 0;
-    let amx_tile = leaf7.edx & (1 << 24) != 0;
-    // The kernel keeps tile data out of threads until the process asks for it.
-    // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM) only changes this process's permitted state.
-    amx_bf16
-        && amx_tile
-        && unsafe {
-            libc::syscall(
-                libc::SYS_arch_prctl,
-                ARCH_REQ_XCOMP_PERM,
-                XFEATURE_XTILEDATA,
-            )
-        } == 0
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-fn detect() -> bool {
-    false
 }
 
 /// Per-thread buffers of [`products`]: one block of f32 accumulators, and the bias laid out for
@@ -132,14 +98,21 @@ enum Epilogue {
 }
 
 /// `out = x·Wᵀ + bias` for `rows` rows of `x` (`rows × inputs`, row-major) into `out`
-/// (`rows × outputs`). Call only when [`available`] is true.
-pub fn dense(x: &[f32], rows: usize, weight: &PackedWeight, bias: &[f32], out: &mut [f32]) {
-    assert!(available(), "AMX products used on a machine without them");
+/// (`rows × outputs`).
+pub fn dense(
+    x: &[f32],
+    rows: usize,
+    weight: &PackedWeight,
+    bias: &[f32],
+    out: &mut [f32],
+) -> Result<(), Error> {
+    check_available()?;
+    check_input(x, rows, weight)?;
     INPUT.with(|input| {
         let input = &mut *input.borrow_mut();
         split_input(x, rows, weight, input);
-        dense_split(input, weight, bias, out);
-    });
+        dense_split(input, weight, bias, out)
+    })
 }
 
 /// `out = a·Wᵀ + bias` for activations already split (by [`dense_gelu_split`]).
@@ -148,24 +121,32 @@ pub fn dense_split(
     weight: &PackedWeight,
     bias: &[f32],
     out: &mut [f32],
-) {
-    assert!(available(), "AMX products used on a machine without them");
+) -> Result<(), Error> {
+    check_available()?;
     let (rows, n) = (activations.rows, weight.outputs);
-    assert!(activations.inputs == weight.inputs && out.len() >= rows * n && bias.len() == n);
-    assert!(
-        activations.used >= pieces_used(weight.products),
-        "too few pieces split"
-    );
+    exactly(
+        "split activations' depth",
+        weight.inputs,
+        activations.inputs,
+    )?;
+    at_least("output", elements("output", rows, n)?, out.len())?;
+    exactly("bias length", n, bias.len())?;
+    at_least(
+        "split activations' pieces",
+        pieces_used(weight.products),
+        activations.used,
+    )?;
     if rows == 0 {
-        return;
+        return Ok(());
     }
     let output = Output {
         out: out.as_mut_ptr(),
         rows,
         outputs: n,
     };
-    // SAFETY: `out` holds rows × n values (asserted above).
+    // SAFETY: `out` holds rows × n values (checked above).
     unsafe { products(activations, weight, bias, Epilogue::Store(output)) };
+    Ok(())
 }
 
 /// `next = split(gelu(x·Wᵀ + bias))`, in `next_products`' pieces: the input of the following
@@ -178,13 +159,14 @@ pub fn dense_gelu_split(
     bias: &[f32],
     next: &mut SplitActivations,
     next_products: Products,
-) {
-    assert!(available(), "AMX products used on a machine without them");
-    assert!(bias.len() == weight.outputs);
+) -> Result<(), Error> {
+    check_available()?;
+    exactly("bias length", weight.outputs, bias.len())?;
+    check_input(x, rows, weight)?;
     let used = pieces_used(next_products);
     next.prepare(rows, weight.outputs, used);
     if rows == 0 {
-        return;
+        return Ok(());
     }
     debug_assert_eq!(next.steps * TILE_K, weight.padded_outputs);
     let epilogue = Epilogue::GeluSplit {
@@ -203,11 +185,25 @@ pub fn dense_gelu_split(
         // SAFETY: `next` was sized for padded rows × its steps (prepare above).
         unsafe { products(input, weight, bias, epilogue) };
     });
+    Ok(())
 }
 
-/// `x` (`rows × weight.inputs`) split into the pieces `weight`'s products read.
+fn check_available() -> Result<(), Error> {
+    if cpu::features().amx {
+        Ok(())
+    } else {
+        Err(Error::AmxUnavailable)
+    }
+}
+
+/// `x` holds `rows × weight.inputs` values.
+fn check_input(x: &[f32], rows: usize, weight: &PackedWeight) -> Result<(), Error> {
+    at_least("input", elements("input", rows, weight.inputs)?, x.len())
+}
+
+/// `x` (`rows × weight.inputs`, checked by the caller) split into the pieces `weight`'s products
+/// read.
 fn split_input(x: &[f32], rows: usize, weight: &PackedWeight, input: &mut SplitActivations) {
-    assert!(x.len() >= rows * weight.inputs);
     input.fill(x, rows, weight.inputs, pieces_used(weight.products));
 }
 
@@ -237,7 +233,7 @@ unsafe fn products(
             .map(|piece| piece.as_slice().as_ptr());
         let (padded_rows, steps) = (activations.padded_rows, activations.steps);
         debug_assert_eq!(steps * TILE_K, weight.padded_inputs);
-        // SAFETY: AMX is available (the callers assert it) and the tiles are configured for this
+        // SAFETY: AMX is available (the callers check it) and the tiles are configured for this
         // thread here; the activations hold padded_rows × steps·32 values per piece used, the
         // accumulators a full block, the bias padded_outputs values.
         unsafe {
@@ -260,7 +256,7 @@ unsafe fn products(
     });
 }
 
-/// Stand-ins where there is no AMX; never called, as [`available`] is false there.
+/// Stand-ins where there is no AMX; never called, as `cpu::features().amx` is false there.
 #[cfg(not(target_arch = "x86_64"))]
 mod tiles {
     #[derive(Clone, Copy)]

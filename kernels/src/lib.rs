@@ -1,0 +1,21 @@
+//! raddraft-kernels: the workspace's hand-vectorised CPU kernels, each chosen at run time for the
+//! CPU it runs on (Intel Xeons with AMX, AMD EPYCs with AVX-512 but no AMX, AVX2-only machines).
+//!
+//! * [`cpu`]: what the CPU (and Linux) offer, detected once; every kernel dispatches on it.
+//! * [`multiversion!`]: a function body compiled once per instruction-set level and once
+//!   portably, the best level run, for loops the compiler vectorises by itself.
+//! * [`gemv`]: the parallel f32 matrix-vector product of a decoding step.
+//! * [`vecmath`]: `exp`, `tanh` and the erf GELU, and loops over slices that apply them.
+//! * [`amx`]: f32-accurate matrix products on Intel AMX tiles (split bf16).
+//!
+//! Slices in, slices out: the crate knows nothing of tensors, so that any caller (candle ops, the
+//! RadGraph encoder's plain buffers) can use it.
+
+pub mod amx;
+pub mod cpu;
+mod error;
+pub mod gemv;
+mod multiversion;
+pub mod vecmath;
+
+pub use error::Error;
