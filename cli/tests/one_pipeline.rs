@@ -104,7 +104,7 @@ fn via_draft(db: &Path, image: &Path) -> Drafted {
         let studies = store.studies().await.unwrap();
         let study = studies.last().expect("the image was imported");
         let drafts = store
-            .drafts(StudyKey::parse(&study.study_uid))
+            .drafts(StudyKey::parse(&study.study.study_uid))
             .await
             .unwrap();
         let draft = drafts.last().expect("the draft was stored");
