@@ -130,7 +130,7 @@ pub struct ModelLoadError {
     pub label: String,
     pub dir: PathBuf,
     #[source]
-    pub source: ModelError,
+    pub source: Box<ModelError>,
 }
 
 /// Loads the chosen checkpoint (weights memory-mapped; nothing is downloaded).
@@ -141,6 +141,6 @@ pub fn load_checkpoint(
     Checkpoint::load(&model.dir, options).map_err(|source| ModelLoadError {
         label: model.label.clone(),
         dir: model.dir.clone(),
-        source,
+        source: Box::new(source),
     })
 }

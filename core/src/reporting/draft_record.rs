@@ -67,11 +67,10 @@ pub async fn finish_draft(
         FinishReason::Cancelled => DraftStatus::Cancelled,
         _ => DraftStatus::Completed,
     };
-    let timings =
-        serde_json::to_value(&outcome.timings).map_err(|e| ReportingError::Serialize {
-            what: "the draft timings",
-            detail: e.to_string(),
-        })?;
+    let timings = serde_json::to_value(outcome.timings).map_err(|e| ReportingError::Serialize {
+        what: "the draft timings",
+        detail: e.to_string(),
+    })?;
     let output = DraftOutput {
         text: outcome.draft.text.clone(),
         token_ids: outcome.token_ids.clone(),
