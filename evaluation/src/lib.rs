@@ -9,10 +9,13 @@
 //!   equivalent of the Stanford PTBTokenizer call it makes.
 //! * [`batch`]: resumable batch scoring of `{id, hypothesis, reference}` pairs with bootstrap
 //!   confidence intervals; [`stats`]: bootstrap and paired approximate randomisation.
+//! * [`jsonl`]: the append-only JSON Lines outputs of resumable runs (this crate's and
+//!   `raddraft batch`'s drafts): reading them back and continuing them after an interruption.
 
 pub mod batch;
 pub mod error;
 pub mod f1;
+pub mod jsonl;
 pub mod radgraph;
 pub mod stats;
 pub mod text;
