@@ -12,8 +12,8 @@ mod manifest;
 mod merge;
 mod model;
 mod preprocess;
-mod report;
 mod reporting;
+mod score;
 mod studies;
 
 use anyhow::Result;
@@ -53,8 +53,9 @@ enum Command {
     Batch(batch::Args),
     /// Join shard drafts files, checking every manifest id is present exactly once.
     Merge(merge::Args),
-    /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, HTML report.
-    Report(report::Args),
+    /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, an HTML results page.
+    #[command(alias = "report")]
+    Score(score::Args),
     /// Add radiographs to the study store: files, folders, DICOMDIRs (idempotent).
     Import(import::Args),
     /// The worklist: stored studies with their status.
@@ -89,7 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Manifest(command) => manifest::run(command),
         Command::Batch(args) => batch::run(args),
         Command::Merge(args) => merge::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Score(args) => score::run(args),
         Command::Import(args) => import::run(args),
         Command::Studies(args) => studies::run(args),
         Command::Draft(args) => reporting::draft(args),
