@@ -12,7 +12,7 @@ pub mod model_registration;
 pub mod radgraph_compare;
 pub mod registry;
 pub mod report_document;
-pub mod reporting;
+pub mod report_workflow;
 pub mod research;
 pub mod store;
 pub mod viewer;

@@ -5,7 +5,7 @@
 use raddraft_core::dicom::IngestError;
 use raddraft_core::model_registration::ModelRegistrationError;
 use raddraft_core::report_document::ReportDocumentError;
-use raddraft_core::reporting::ReportingError;
+use raddraft_core::report_workflow::ReportingError;
 use raddraft_core::store::StoreError;
 use serde::Serialize;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use raddraft_core::dicom::Profile;
 use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftRequest, DraftService};
 use raddraft_core::model_registration::{prepare_model, register_model, ModelSummary};
-use raddraft_core::reporting;
+use raddraft_core::report_workflow as reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::generation::FinishReason;
