@@ -11,7 +11,6 @@ pub mod import;
 pub mod model_registration;
 pub mod radgraph_compare;
 pub mod registry;
-pub mod report_document;
 pub mod report_workflow;
 pub mod research;
 pub mod store;

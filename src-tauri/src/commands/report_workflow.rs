@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use raddraft_core::export::{export, ExportFormat};
-use raddraft_core::report_document::report_document;
+use raddraft_core::export::{export, report_document, ExportFormat};
 use raddraft_core::report_workflow;
 use raddraft_core::store::{Addendum, SignOff};
 use tauri::State;
