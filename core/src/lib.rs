@@ -9,7 +9,6 @@ pub mod export;
 pub mod hub;
 pub mod import;
 pub mod model_registration;
-pub mod radgraph_compare;
 pub mod registry;
 pub mod report_workflow;
 pub mod research;
