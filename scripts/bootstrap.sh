@@ -10,7 +10,7 @@ APT_PACKAGES=(
   python3 python3-pip  # fetching the pydicom-data wheel of real radiographs for the DICOM tests
   postgresql   # study store tests start a throwaway PostgreSQL server (core/tests/store_postgres.rs)
   dicom3tools dcmtk poppler-utils  # report export tests: dciodvfy, dsrdump/dcm2pdf, pdftotext
-  chromium nodejs      # headless chromium: the HTML results report (tests/html) and the UI tests (ui/)
+  chromium nodejs      # headless chromium: the HTML results page (tests/html) and the UI tests (ui/)
   # the Tauri 2 desktop shell (src-tauri/): WebKitGTK and the libraries tauri links or loads
   libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick  # its end-to-end test: Xvfb, WebKitWebDriver, screenshot checks

@@ -19,7 +19,7 @@ fi
 # Real CR radiographs (pydicom-data wheel) for the DICOM tests; they skip, saying so, without it.
 [ -f "${RADDRAFT_PYDICOM_DATA:-$HOME/.cache/raddraft/pydicom-data}/RG1_UNCR.dcm" ] ||
   tests/fixtures/dicom/fetch_pydicom_data.sh || echo "pydicom-data unavailable: real-radiograph tests will skip" >&2
-# playwright-core (pinned in tests/html/package-lock.json) drives Debian's chromium for the HTML report test.
+# playwright-core (pinned in tests/html/package-lock.json) drives Debian's chromium for the HTML results page test.
 npm ci --prefix tests/html --no-audit --no-fund --loglevel=error
 # The desktop front end: ui/dist is the Tauri shell's frontendDist, so it is built before any cargo step.
 ui_npm_cache=${NPM_CONFIG_CACHE:-$HOME/.cache/raddraft-npm}

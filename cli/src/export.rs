@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use raddraft_core::export::{export, ExportFormat};
-use raddraft_core::report_document::report_document;
+use raddraft_core::export::{export, report_document, ExportFormat};
 use raddraft_core::store::StudyKey;
 
 use crate::db::{current_user, DbArgs, Session};

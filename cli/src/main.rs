@@ -13,8 +13,8 @@ mod merge;
 mod model;
 mod model_args;
 mod preprocess;
-mod report;
-mod reporting;
+mod report_workflow;
+mod score;
 mod studies;
 
 use anyhow::Result;
@@ -54,22 +54,23 @@ enum Command {
     Batch(batch::Args),
     /// Join shard drafts files, checking every manifest id is present exactly once.
     Merge(merge::Args),
-    /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, HTML report.
-    Report(report::Args),
+    /// Score drafts against the manifest's references: summary.json, Table-8 Markdown, an HTML results page.
+    #[command(alias = "report")]
+    Score(score::Args),
     /// Add radiographs to the study store: files, folders, DICOMDIRs (idempotent).
     Import(import::Args),
     /// The worklist: stored studies with their status.
     Studies(studies::Args),
     /// Draft a stored study's report (or a DICOM file's, importing it) and store the draft.
-    Draft(reporting::DraftArgs),
+    Draft(report_workflow::DraftArgs),
     /// Store a human edit of a study's report (not possible once signed).
-    Edit(reporting::EditArgs),
+    Edit(report_workflow::EditArgs),
     /// Accept the model text of a study's report as reviewed.
-    Accept(reporting::AcceptArgs),
+    Accept(report_workflow::AcceptArgs),
     /// Sign a study's report: final and immutable from then on.
-    Sign(reporting::SignArgs),
+    Sign(report_workflow::SignArgs),
     /// Add an addendum to a signed report.
-    Addendum(reporting::AddendumArgs),
+    Addendum(report_workflow::AddendumArgs),
     /// Export a study's report: txt, md, FHIR R4, DICOM Basic Text SR or Encapsulated PDF.
     Export(export::Args),
     /// Check or print the tamper-evident audit log.
@@ -90,14 +91,14 @@ fn main() -> std::process::ExitCode {
         Command::Manifest(command) => manifest::run(command),
         Command::Batch(args) => batch::run(args),
         Command::Merge(args) => merge::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Score(args) => score::run(args),
         Command::Import(args) => import::run(args),
         Command::Studies(args) => studies::run(args),
-        Command::Draft(args) => reporting::draft(args),
-        Command::Edit(args) => reporting::edit(args),
-        Command::Accept(args) => reporting::accept(args),
-        Command::Sign(args) => reporting::sign(args),
-        Command::Addendum(args) => reporting::addendum(args),
+        Command::Draft(args) => report_workflow::draft(args),
+        Command::Edit(args) => report_workflow::edit(args),
+        Command::Accept(args) => report_workflow::accept(args),
+        Command::Sign(args) => report_workflow::sign(args),
+        Command::Addendum(args) => report_workflow::addendum(args),
         Command::Export(args) => export::run(args),
         Command::Audit(command) => audit::run(command),
     };

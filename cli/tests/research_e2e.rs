@@ -1,6 +1,6 @@
 //! End to end with the real `raddraft` binary on a synthetic MIMIC-CXR-JPG tree (24 studies, 21 in
 //! the test split, varied report headings): manifest, three shard processes (one SIGKILLed while a
-//! study is in flight, left with a torn last line, then resumed), merge, and report. The merged
+//! study is in flight, left with a torn last line, then resumed), merge, and score. The merged
 //! drafts must equal a single-process run, and summary.json must hold exactly the numbers
 //! `raddraft eval` computes on the same pairs. Uses the random-weight demo checkpoint with a few
 //! tokens per draft and the tiny RadGraph fixture, so it runs in seconds.
@@ -163,7 +163,7 @@ fn batch_args(command: &mut Command, manifest: &Path, out: &Path, shard: &str) {
 }
 
 #[test]
-fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
+fn shards_killed_resumed_and_merged_equal_one_process_and_score_equals_eval() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("mimic");
     make_dataset(&root);
@@ -342,12 +342,12 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
         .collect();
     assert!(distinct.len() > 1, "every draft is the same text");
 
-    // The report, and `raddraft eval` on pairs built here from the merged drafts.
+    // `raddraft score`, and `raddraft eval` on pairs built here from the merged drafts.
     let radgraph = workspace().join("tests/fixtures/radgraph/models/radgraph");
     let results = dir.path().join("results");
     succeed(
         raddraft()
-            .arg("report")
+            .arg("score")
             .arg("--drafts")
             .arg(&merged)
             .arg("--manifest")
@@ -433,7 +433,7 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
     let rouge = summary["metrics"]["rougeL"]["value"].as_f64().unwrap() * 100.0;
     assert!(table.contains(&format!("{rouge:.1} [")), "{table}");
 
-    let html = std::fs::read_to_string(results.join("report.html")).unwrap();
+    let html = std::fs::read_to_string(results.join("results.html")).unwrap();
     for section in [
         "Score distributions",
         "Score by report length",
@@ -455,6 +455,17 @@ fn shards_killed_resumed_and_merged_equal_one_process_and_report_equals_eval() {
             "{external} in the HTML"
         );
     }
+}
+
+#[test]
+fn report_still_runs_score_for_existing_scripts_but_is_not_listed() {
+    let score = succeed(raddraft().args(["score", "--help"]));
+    let report = succeed(raddraft().args(["report", "--help"]));
+    assert_eq!(report.stdout, score.stdout);
+    let help = succeed(raddraft().arg("--help"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("\n  score "), "{help}");
+    assert!(!help.contains("\n  report "), "{help}");
 }
 
 #[test]

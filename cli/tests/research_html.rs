@@ -55,7 +55,7 @@ fn write_inputs(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 #[test]
-fn html_report_opens_in_chromium_without_errors_and_is_not_blank() {
+fn html_results_page_opens_in_chromium_without_errors_and_is_not_blank() {
     let html_check = workspace().join("tests/html");
     assert!(
         html_check.join("node_modules/playwright-core").is_dir(),
@@ -65,7 +65,7 @@ fn html_report_opens_in_chromium_without_errors_and_is_not_blank() {
     let (manifest, drafts) = write_inputs(dir.path());
     let results = dir.path().join("results");
     let output = Command::new(env!("CARGO_BIN_EXE_raddraft"))
-        .arg("report")
+        .arg("score")
         .arg("--drafts")
         .arg(&drafts)
         .arg("--manifest")
@@ -87,7 +87,7 @@ fn html_report_opens_in_chromium_without_errors_and_is_not_blank() {
     assert_eq!(summary["pairs"], 10);
     assert_eq!(summary["failed_drafts"][0]["id"], "study07");
     assert_eq!(summary["without_reference"], serde_json::json!(["study05"]));
-    let html = std::fs::read_to_string(results.join("report.html")).unwrap();
+    let html = std::fs::read_to_string(results.join("results.html")).unwrap();
     assert!(
         html.contains("cannot read study07.png"),
         "failed drafts are listed"
@@ -99,10 +99,10 @@ fn html_report_opens_in_chromium_without_errors_and_is_not_blank() {
         );
     }
 
-    let screenshot = dir.path().join("report.png");
+    let screenshot = dir.path().join("results.png");
     let output = Command::new("node")
-        .arg(html_check.join("check_report.mjs"))
-        .arg(results.join("report.html"))
+        .arg(html_check.join("check_results.mjs"))
+        .arg(results.join("results.html"))
         .arg(&screenshot)
         .output()
         .unwrap_or_else(|e| {

@@ -15,6 +15,10 @@
 //! Empty inputs follow `F1RadGraph.forward`: a pair whose hypothesis or reference string is empty
 //! scores 0 on all three Delbrouck variants, so does a pair where either graph has no entity (two
 //! empty graphs score 0, not 1), and means include those zeros.
+//!
+//! [`compare`] scores one pair on every variant and lists the entities matched, missed and added.
+
+pub mod compare;
 
 use std::collections::HashSet;
 

@@ -3,7 +3,7 @@
 //! drafts, and the audit log's details are JSON rather than text.
 
 use raddraft_core::drafting::Provenance;
-use raddraft_core::reporting::provenance_of;
+use raddraft_core::report_workflow::provenance_of;
 use raddraft_core::store::{
     Addendum, AuditEntry, ChainReport, Draft, Image, ReportVersion, SignOff, Study, StudyStatus,
 };

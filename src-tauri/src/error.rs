@@ -3,9 +3,9 @@
 //! what to do.
 
 use raddraft_core::dicom::IngestError;
+use raddraft_core::export::ReportDocumentError;
 use raddraft_core::model_registry::ModelRegistrationError;
-use raddraft_core::report_document::ReportDocumentError;
-use raddraft_core::reporting::ReportingError;
+use raddraft_core::report_workflow::ReportingError;
 use raddraft_core::store::StoreError;
 use serde::Serialize;
 

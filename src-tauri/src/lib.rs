@@ -1,5 +1,5 @@
 //! The raddraft desktop shell: Tauri 2 commands and events over `raddraft-core`, and the
-//! `raddraft://` URI scheme for 16-bit pixels. No reporting logic lives here: the same
+//! `raddraft://` URI scheme for 16-bit pixels. No report workflow logic lives here: the same
 //! `raddraft-core` calls back the `raddraft` command-line tool.
 //!
 //! [`setup`] registers everything on a builder of any runtime, so tests can drive the real
@@ -35,11 +35,11 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::drafting::add_model,
             commands::drafting::start_draft,
             commands::drafting::cancel_draft,
-            commands::reporting::save_edit,
-            commands::reporting::accept_ai,
-            commands::reporting::sign,
-            commands::reporting::add_addendum,
-            commands::reporting::export_report,
+            commands::report_workflow::save_edit,
+            commands::report_workflow::accept_ai,
+            commands::report_workflow::sign,
+            commands::report_workflow::add_addendum,
+            commands::report_workflow::export_report,
             commands::radgraph::radgraph_annotate,
             commands::radgraph::radgraph_score,
             commands::audit::audit_log,

@@ -1,5 +1,5 @@
 //! The shell's commands through Tauri's real IPC path on the mock runtime (no display), built with
-//! the app's own context so the capability ACL is enforced: the reporting flow from import to
+//! the app's own context so the capability ACL is enforced: the report workflow from import to
 //! export with the demo checkpoint, the image scheme, and the bad-input cases (a non-DICOM file,
 //! a missing model, a corrupt database).
 

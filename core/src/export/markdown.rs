@@ -2,7 +2,7 @@
 //! report text escaped so that it shows exactly as written.
 
 use super::wording::{self, REPORT_TITLE};
-use super::{ReportDocument, ReportStatus};
+use super::{text, ReportDocument, ReportStatus};
 
 pub(super) fn render(doc: &ReportDocument) -> String {
     let mut out = format!("# {REPORT_TITLE}\n\n");
@@ -24,13 +24,7 @@ pub(super) fn render(doc: &ReportDocument) -> String {
         out.push('\n');
     }
 
-    for (heading, body) in wording::sections(doc) {
-        section(&mut out, &heading, &body);
-    }
-    let end = out.trim_end().len();
-    out.truncate(end);
-    out.push('\n');
-    out
+    text::with_sections(out, doc, section)
 }
 
 /// A level-2 heading and the text as paragraphs; single line breaks stay line breaks.

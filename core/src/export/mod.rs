@@ -1,5 +1,6 @@
 //! Report exports: plain text, Markdown, FHIR R4 DiagnosticReport JSON, DICOM Basic Text SR and
-//! DICOM Encapsulated PDF, all from one plain-data [`ReportDocument`].
+//! DICOM Encapsulated PDF, all from one plain-data [`ReportDocument`], which [`report_document`]
+//! builds from a stored study's current report.
 //!
 //! ```no_run
 //! use raddraft_core::export::{export, ExportFormat, ReportDocument};
@@ -21,6 +22,7 @@ mod error;
 mod fhir;
 mod format;
 mod from_dicom;
+mod from_store;
 mod ids;
 mod markdown;
 mod pdf;
@@ -39,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ExportError, UnknownExportFormat};
 pub use format::ExportFormat;
+pub use from_store::{report_document, ReportDocumentError};
 pub use ids::{new_uid, DicomInstanceIds};
 pub use wording::{DEFAULT_ORGANIZATION, PRELIMINARY_AI_LABEL, PRELIMINARY_LABEL};
 

@@ -32,10 +32,19 @@ pub(super) fn render(doc: &ReportDocument) -> String {
         out.push('\n');
     }
 
+    with_sections(out, doc, section)
+}
+
+/// Appends every section of `doc` to `out`, each laid out by `section`, and ends the text with one
+/// newline however the last section ended: the shared end of the plain-text and Markdown layouts.
+pub(super) fn with_sections(
+    mut out: String,
+    doc: &ReportDocument,
+    section: fn(&mut String, &str, &str),
+) -> String {
     for (heading, body) in wording::sections(doc) {
         section(&mut out, &heading, &body);
     }
-    // One trailing newline, however the last section ended.
     let end = out.trim_end().len();
     out.truncate(end);
     out.push('\n');

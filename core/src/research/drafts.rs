@@ -9,6 +9,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use raddraft_eval::jsonl::{self, JsonlError, ResumePoint, TornTail};
 use serde::{Deserialize, Serialize};
 
 use crate::drafting::DraftTimings;
@@ -75,51 +76,26 @@ pub struct DraftFile {
     pub rows: Vec<(usize, DraftRow)>,
     /// Byte length of an unterminated last line that does not parse (an interrupted write).
     pub partial_tail: Option<usize>,
-    /// Bytes of the file up to the end of its last complete row.
-    complete_len: usize,
-    /// Whether the last complete row lacks its newline.
-    missing_newline: bool,
+    /// Where a resumed run continues the file.
+    resume: ResumePoint,
 }
 
 /// Reads a drafts file. A malformed complete line is an error naming it; an unterminated last
 /// line that does not parse is reported in [`DraftFile::partial_tail`].
 pub fn read_drafts(path: &Path) -> Result<DraftFile, ResearchError> {
-    let bytes = std::fs::read(path).map_err(|e| ResearchError::io(path, e))?;
-    let mut file = DraftFile {
-        complete_len: bytes.len(),
-        ..DraftFile::default()
-    };
-    let mut start = 0;
-    let mut line = 0;
-    while start < bytes.len() {
-        line += 1;
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|p| start + p);
-        let raw = &bytes[start..end.unwrap_or(bytes.len())];
-        if !raw.iter().all(u8::is_ascii_whitespace) {
-            match serde_json::from_slice::<DraftRow>(raw) {
-                Ok(row) => {
-                    file.rows.push((line, row));
-                    file.missing_newline = end.is_none();
-                }
-                Err(_) if end.is_none() => {
-                    file.complete_len = start;
-                    file.partial_tail = Some(raw.len());
-                }
-                Err(e) => {
-                    return Err(ResearchError::line(
-                        path,
-                        line,
-                        format!("not a row written by `raddraft batch` ({e})"),
-                    ))
-                }
-            }
-        }
-        start = end.map_or(bytes.len(), |e| e + 1);
-    }
-    Ok(file)
+    let file = jsonl::read::<DraftRow>(path, TornTail::Allow).map_err(|e| match e {
+        JsonlError::Io(e) => ResearchError::io(path, e),
+        JsonlError::Malformed { line, source } => ResearchError::line(
+            path,
+            line,
+            format!("not a row written by `raddraft batch` ({source})"),
+        ),
+    })?;
+    Ok(DraftFile {
+        rows: file.rows,
+        partial_tail: file.torn_tail,
+        resume: file.resume,
+    })
 }
 
 /// Whether an existing output file may be continued.
@@ -149,28 +125,12 @@ impl DraftWriter {
                         "already exists; pass --resume to continue it, or choose another --out",
                     ));
                 }
-                let existing = read_drafts(path)?;
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| ResearchError::io(path, e))?;
-                if existing.partial_tail.is_some() {
-                    file.set_len(existing.complete_len as u64)
-                        .map_err(|e| ResearchError::io(path, e))?;
-                }
-                existing
+                read_drafts(path)?
             }
             _ => DraftFile::default(),
         };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
+        let file = jsonl::open_for_append(path, existing.resume)
             .map_err(|e| ResearchError::io(path, e))?;
-        if existing.missing_newline {
-            file.write_all(b"\n")
-                .map_err(|e| ResearchError::io(path, e))?;
-        }
         Ok((
             DraftWriter {
                 path: path.to_path_buf(),

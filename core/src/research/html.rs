@@ -1,4 +1,4 @@
-//! The self-contained HTML results page of `raddraft report`: Table 8 with published reference
+//! The self-contained HTML results page of `raddraft score`: Table 8 with published reference
 //! rows, score distributions, scores by report length and by view position, and the worst and
 //! best drafts beside their references with RadGraph entities coloured. No scripts, fonts,
 //! images or links to anything outside the file; charts are inline SVG.
@@ -19,7 +19,7 @@ use crate::research::table::{
 };
 
 /// What the page shows.
-pub struct HtmlReport<'a> {
+pub struct ResultsPage<'a> {
     /// The model (and anything else that names the run).
     pub run_label: &'a str,
     pub summary: &'a Summary,
@@ -69,14 +69,14 @@ th { background: #eef1f5; } tr.published td { color: #555; font-style: italic; }
 ";
 
 /// Renders the page.
-pub fn render_html(report: &HtmlReport) -> String {
-    let summary = report.summary;
+pub fn render_html(page: &ResultsPage) -> String {
+    let summary = page.summary;
     let rows_by_id: HashMap<&str, &ReportRow> =
-        report.scores.iter().map(|r| (r.id.as_str(), r)).collect();
+        page.scores.iter().map(|r| (r.id.as_str(), r)).collect();
     let present: Vec<(&str, MetricGetter)> = PER_REPORT
         .iter()
         .copied()
-        .filter(|(_, get)| report.scores.iter().any(|r| get(r).is_some()))
+        .filter(|(_, get)| page.scores.iter().any(|r| get(r).is_some()))
         .collect();
     let primary = present.first().copied();
     let page = html! {
@@ -86,12 +86,12 @@ pub fn render_html(report: &HtmlReport) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 link rel="icon" href="data:,";
-                title { "raddraft results: " (report.run_label) }
+                title { "raddraft results: " (page.run_label) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                h1 { "Report generation results: " (report.run_label) }
-                (overview(report))
+                h1 { "Report generation results: " (page.run_label) }
+                (overview(page))
                 h2 { "Table 8 layout" }
                 (table8(summary))
                 h2 { "All metrics" }
@@ -100,26 +100,26 @@ pub fn render_html(report: &HtmlReport) -> String {
                 p { "Per-report scores; CIDEr-D and corpus BLEU-4 are corpus-level and have no per-report value." }
                 div class="charts" {
                     @for (name, get) in &present {
-                        @let values: Vec<f64> = report.scores.iter().filter_map(get).collect();
+                        @let values: Vec<f64> = page.scores.iter().filter_map(get).collect();
                         (histogram(name, &values, HISTOGRAM_BINS))
                     }
                 }
                 @if let Some((primary_name, primary_get)) = primary {
                     h2 { "Score by report length" }
                     p { "Reference length in words, in groups of about equal size; bars show mean " (primary_name) "." }
-                    (by_group(&rows_by_id, &present, primary_name, primary_get, &length_groups(report.pairs)))
+                    (by_group(&rows_by_id, &present, primary_name, primary_get, &length_groups(page.pairs)))
                     h2 { "Score by view position" }
                     p { "View position of the drafted image, from the manifest; bars show mean " (primary_name) "." }
-                    (by_group(&rows_by_id, &present, primary_name, primary_get, &view_groups(report)))
+                    (by_group(&rows_by_id, &present, primary_name, primary_get, &view_groups(page)))
                     h2 { "Worst and best drafts by " (primary_name) }
                     (legend())
-                    (examples(report, &rows_by_id, primary_name, primary_get))
+                    (examples(page, &rows_by_id, primary_name, primary_get))
                 }
-                @if !report.failed_drafts.is_empty() {
+                @if !page.failed_drafts.is_empty() {
                     h2 { "Failed drafts" }
                     table {
                         tr { th { "id" } th { "error" } }
-                        @for failure in report.failed_drafts {
+                        @for failure in page.failed_drafts {
                             tr { td { (failure.id) } td { (failure.error) } }
                         }
                     }
@@ -130,22 +130,22 @@ pub fn render_html(report: &HtmlReport) -> String {
     page.into_string()
 }
 
-fn overview(report: &HtmlReport) -> Markup {
-    let summary = report.summary;
+fn overview(page: &ResultsPage) -> Markup {
+    let summary = page.summary;
     html! {
         p {
-            (summary.pairs) " scored pairs from " (report.manifest.items.len()) " manifest studies. "
+            (summary.pairs) " scored pairs from " (page.manifest.items.len()) " manifest studies. "
             (summary.text_metrics) "."
         }
         p { "RadGraph: " (summary.radgraph.detail) }
-        @if !report.failed_drafts.is_empty() || !report.without_reference.is_empty() {
+        @if !page.failed_drafts.is_empty() || !page.without_reference.is_empty() {
             p class="warning" {
-                @if !report.failed_drafts.is_empty() {
-                    (report.failed_drafts.len()) " draft(s) failed and are not scored (listed at the end). "
+                @if !page.failed_drafts.is_empty() {
+                    (page.failed_drafts.len()) " draft(s) failed and are not scored (listed at the end). "
                 }
-                @if !report.without_reference.is_empty() {
-                    (report.without_reference.len()) " study(ies) have no reference and are not scored: "
-                    (listed(report.without_reference))
+                @if !page.without_reference.is_empty() {
+                    (page.without_reference.len()) " study(ies) have no reference and are not scored: "
+                    (listed(page.without_reference))
                 }
             }
         }
@@ -255,10 +255,10 @@ fn length_groups(pairs: &[ScoringPair]) -> Groups {
     out
 }
 
-fn view_groups(report: &HtmlReport) -> Groups {
-    let items = report.manifest.by_id();
+fn view_groups(page: &ResultsPage) -> Groups {
+    let items = page.manifest.by_id();
     let mut groups: Groups = Vec::new();
-    for pair in report.pairs {
+    for pair in page.pairs {
         let view = items
             .get(pair.id.as_str())
             .and_then(|item| item.view_position.clone())
@@ -332,12 +332,12 @@ fn legend() -> Markup {
 }
 
 fn examples(
-    report: &HtmlReport,
+    page: &ResultsPage,
     rows: &HashMap<&str, &ReportRow>,
     primary_name: &str,
     primary_get: MetricGetter,
 ) -> Markup {
-    let mut ranked: Vec<(&ScoringPair, &ReportRow, f64)> = report
+    let mut ranked: Vec<(&ScoringPair, &ReportRow, f64)> = page
         .pairs
         .iter()
         .filter_map(|pair| {
@@ -347,11 +347,11 @@ fn examples(
         .collect();
     ranked.sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.id.cmp(&b.0.id)));
     // Worst and best never show the same draft: with few drafts each side gets half.
-    let worst_count = report.examples.min(ranked.len().div_ceil(2));
-    let best_count = report.examples.min(ranked.len() - worst_count);
+    let worst_count = page.examples.min(ranked.len().div_ceil(2));
+    let best_count = page.examples.min(ranked.len() - worst_count);
     let worst = &ranked[..worst_count];
     let best: Vec<_> = ranked[ranked.len() - best_count..].iter().rev().collect();
-    let items = report.manifest.by_id();
+    let items = page.manifest.by_id();
     let view = |id: &str| {
         items
             .get(id)

@@ -15,7 +15,7 @@
 //! | `id` | yes | unique study id; shards, resumes and merges key on it |
 //! | `images` | yes, ≥ 1 | DICOM, PNG or JPEG paths, relative to the manifest's folder or absolute; drafting uses the first |
 //! | `indication` | no | prompt text after `INDICATION: `; without it a DICOM's header indication is used |
-//! | `reference` | no | the reference report (FINDINGS + IMPRESSION) that `raddraft report` scores against |
+//! | `reference` | no | the reference report (FINDINGS + IMPRESSION) that `raddraft score` scores against |
 //! | `view_position` | no | view of the first image (PA, AP, LATERAL …), for the report's per-view plot |
 //!
 //! Other keys or columns are ignored. Empty strings count as absent.

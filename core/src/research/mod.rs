@@ -1,8 +1,8 @@
 //! Research runs at dataset scale: manifests (MIMIC-CXR layout, DICOM folders, CSV/JSONL),
-//! the report section parser, sharded and resumable drafting output, merging shards, and the
-//! results report (Table 8 Markdown, summary JSON, self-contained HTML).
+//! the report section parser, sharded and resumable drafting output, merging shards, and scoring
+//! the drafts (Table 8 Markdown, summary JSON, a self-contained HTML results page).
 //!
-//! The `raddraft manifest`, `batch`, `merge` and `report` commands are thin layers over this
+//! The `raddraft manifest`, `batch`, `merge` and `score` commands are thin layers over this
 //! module; the manifest schema is documented in [`manifest`].
 
 pub mod dicom_folder;

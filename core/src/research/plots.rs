@@ -1,4 +1,4 @@
-//! Small inline SVG charts for the HTML report: histograms and labelled bar charts, drawn
+//! Small inline SVG charts for the HTML results page: histograms and labelled bar charts, drawn
 //! without scripts or external resources.
 
 use maud::{html, Markup};

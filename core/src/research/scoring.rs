@@ -1,4 +1,4 @@
-//! What `raddraft report` scores: drafts joined with the manifest's references.
+//! What `raddraft score` scores: drafts joined with the manifest's references.
 
 use std::path::Path;
 

@@ -57,7 +57,7 @@ impl std::fmt::Display for StudyKey {
     }
 }
 
-/// Where a study is in the reporting workflow, for the worklist.
+/// Where a study is in the report workflow, for the worklist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StudyStatus {

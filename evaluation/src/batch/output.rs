@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
+use crate::jsonl::{self, JsonlError, TornTail};
 use crate::radgraph::Graph;
 
 /// One scored pair, in the documented key order. RadGraph fields are `null` when RadGraph was
@@ -47,68 +48,23 @@ impl RowWriter {
     /// error (with its line number) and leaves the file untouched; an unterminated last line that
     /// does not parse is the remains of an interrupted write and is cut off.
     pub fn open(path: &Path) -> Result<(Self, Resumed)> {
-        let mut resumed = Resumed {
-            rows: Vec::new(),
-            dropped_partial_line: None,
+        let existing = if path.exists() {
+            jsonl::read::<ReportRow>(path, TornTail::Allow)
+                .map_err(|e| row_error(path, e, "; use another --out file"))?
+        } else {
+            jsonl::Rows::default()
         };
-        if path.exists() {
-            let bytes = std::fs::read(path).map_err(|e| EvalError::io(path, e))?;
-            let mut keep = bytes.len();
-            let mut start = 0;
-            let mut line = 0;
-            while start < bytes.len() {
-                line += 1;
-                let end = bytes[start..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map(|p| start + p);
-                let raw = &bytes[start..end.unwrap_or(bytes.len())];
-                if !raw.iter().all(u8::is_ascii_whitespace) {
-                    match serde_json::from_slice::<ReportRow>(raw) {
-                        Ok(row) => resumed.rows.push(row),
-                        Err(_) if end.is_none() => {
-                            keep = start;
-                            resumed.dropped_partial_line = Some(raw.len());
-                        }
-                        Err(e) => {
-                            return Err(EvalError::invalid_line(
-                                path,
-                                line,
-                                format!("not a row written by `raddraft eval` ({e}); use another --out file"),
-                            ))
-                        }
-                    }
-                }
-                start = end.map_or(bytes.len(), |e| e + 1);
-            }
-            let needs_newline = keep > 0 && bytes[keep - 1] != b'\n';
-            if keep < bytes.len() || needs_newline {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| EvalError::io(path, e))?;
-                file.set_len(keep as u64)
-                    .map_err(|e| EvalError::io(path, e))?;
-                if needs_newline {
-                    let mut file = std::fs::OpenOptions::new()
-                        .append(true)
-                        .open(path)
-                        .map_err(|e| EvalError::io(path, e))?;
-                    file.write_all(b"\n").map_err(|e| EvalError::io(path, e))?;
-                }
-            }
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| EvalError::io(path, e))?;
+        let file =
+            jsonl::open_for_append(path, existing.resume).map_err(|e| EvalError::io(path, e))?;
         Ok((
             RowWriter {
                 path: path.to_owned(),
                 file,
             },
-            resumed,
+            Resumed {
+                rows: existing.rows.into_iter().map(|(_, row)| row).collect(),
+                dropped_partial_line: existing.torn_tail,
+            },
         ))
     }
 
@@ -125,20 +81,20 @@ impl RowWriter {
 
 /// Read rows written by `raddraft eval --out` (for `--compare`).
 pub fn read_rows(path: &Path) -> Result<Vec<ReportRow>> {
-    let text = std::fs::read(path).map_err(|e| EvalError::io(path, e))?;
-    let mut rows = Vec::new();
-    for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let row = serde_json::from_slice(raw).map_err(|e| {
-            EvalError::invalid_line(
-                path,
-                index + 1,
-                format!("not a row written by `raddraft eval` ({e})"),
-            )
-        })?;
-        rows.push(row);
+    let rows =
+        jsonl::read::<ReportRow>(path, TornTail::Refuse).map_err(|e| row_error(path, e, ""))?;
+    Ok(rows.rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// `error` reading `path`, which should hold rows written by `raddraft eval`; `advice` follows
+/// the reason a line is not such a row.
+fn row_error(path: &Path, error: JsonlError, advice: &str) -> EvalError {
+    match error {
+        JsonlError::Io(e) => EvalError::io(path, e),
+        JsonlError::Malformed { line, source } => EvalError::invalid_line(
+            path,
+            line,
+            format!("not a row written by `raddraft eval` ({source}){advice}"),
+        ),
     }
-    Ok(rows)
 }

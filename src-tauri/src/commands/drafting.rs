@@ -13,7 +13,7 @@ use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftReques
 use raddraft_core::model_registry::{
     load_checkpoint, prepare_model, register_model, ModelSummary, ResolvedModel,
 };
-use raddraft_core::reporting;
+use raddraft_core::report_workflow as reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::generation::FinishReason;

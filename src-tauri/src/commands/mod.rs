@@ -4,7 +4,7 @@
 pub mod audit;
 pub mod drafting;
 pub mod radgraph;
-pub mod reporting;
+pub mod report_workflow;
 pub mod settings;
 pub mod studies;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use raddraft_core::radgraph_compare::{compare_graphs, RadGraphComparison};
+use raddraft_eval::f1::compare::{compare_graphs, RadGraphComparison};
 use raddraft_eval::radgraph::{Entity, Graph, LoadOptions, RadGraph};
 use serde::Serialize;
 use tauri::State;

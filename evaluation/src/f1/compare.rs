@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use raddraft_eval::f1::{delbrouck, yu, CaseMode};
-use raddraft_eval::radgraph::Graph;
 use serde::Serialize;
+
+use super::{delbrouck, yu, CaseMode};
+use crate::radgraph::Graph;
 
 /// Scores and entity lists of one hypothesis/reference pair.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,7 +54,7 @@ fn entity_set(graph: Option<&Graph>) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use raddraft_eval::radgraph::Entity;
+    use crate::radgraph::Entity;
 
     fn graph(entities: &[(&str, &str)]) -> Graph {
         let mut g = Graph::empty("text".into());

@@ -1,4 +1,4 @@
-//! The reporting workflow on stored studies, shared by every front end: recording a model draft
+//! The report workflow on stored studies, shared by every front end: recording a model draft
 //! as a report version, human edits, accepting model text, and signing only reviewed text.
 //!
 //! Each step appends to the study store; nothing is overwritten. Model text stays marked
@@ -12,7 +12,7 @@ pub use review::{accept_ai, provenance_of, save_edit, sign_report, unreviewed_ai
 
 use crate::store::StoreError;
 
-/// Why a reporting step failed.
+/// Why a step of the report workflow failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportingError {
     #[error(transparent)]

@@ -1,4 +1,4 @@
-//! The reporting flow on stored studies: `draft`, `edit`, `accept`, `sign`, `addendum`.
+//! The report workflow on stored studies: `draft`, `edit`, `accept`, `sign`, `addendum`.
 //!
 //! Every step appends a report version (or a sign-off, or an addendum) to the store; nothing is
 //! overwritten. Model text stays marked AI-generated until it is edited or accepted, and signing
@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use raddraft_core::drafting::text::section_ranges;
 use raddraft_core::drafting::{DraftEvent, DraftRequest, DraftService};
-use raddraft_core::reporting::{
+use raddraft_core::report_workflow::{
     accept_ai, begin_draft, fail_draft, finish_draft, provenance_of, save_edit, sign_report,
     unreviewed_ai_sentences, ReportingError,
 };

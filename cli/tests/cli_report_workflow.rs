@@ -1,4 +1,4 @@
-//! The reporting flow through the `raddraft` command line on a SQLite store: registry, import,
+//! The report workflow through the `raddraft` command line on a SQLite store: registry, import,
 //! draft, edit, accept, sign, addendum, export, audit; signed reports refuse every change;
 //! concurrent imports; corrupt or foreign databases are refused and left untouched.
 

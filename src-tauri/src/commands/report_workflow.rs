@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use raddraft_core::export::{export, ExportFormat};
-use raddraft_core::report_document::report_document;
-use raddraft_core::reporting;
+use raddraft_core::export::{export, report_document, ExportFormat};
+use raddraft_core::report_workflow;
 use raddraft_core::store::{Addendum, SignOff};
 use tauri::State;
 
@@ -25,7 +24,8 @@ pub async fn save_edit(
 ) -> CommandResult<ReportVersionDto> {
     let store = state.store()?.with_actor(author.clone());
     let version =
-        reporting::save_edit(&store, study_key(study), &findings, &impression, &author).await?;
+        report_workflow::save_edit(&store, study_key(study), &findings, &impression, &author)
+            .await?;
     ReportVersionDto::from_version(&version)
 }
 
@@ -36,7 +36,7 @@ pub async fn accept_ai(
     author: String,
 ) -> CommandResult<ReportVersionDto> {
     let store = state.store()?.with_actor(author.clone());
-    let version = reporting::accept_ai(&store, study_key(study), &author).await?;
+    let version = report_workflow::accept_ai(&store, study_key(study), &author).await?;
     ReportVersionDto::from_version(&version)
 }
 
@@ -49,7 +49,7 @@ pub async fn sign(
     accept_remaining: bool,
 ) -> CommandResult<SignOff> {
     let store = state.store()?.with_actor(signer.clone());
-    Ok(reporting::sign_report(&store, study_key(study), &signer, accept_remaining).await?)
+    Ok(report_workflow::sign_report(&store, study_key(study), &signer, accept_remaining).await?)
 }
 
 #[tauri::command]

@@ -1,7 +1,7 @@
-// Opens an HTML report in headless chromium (Debian's /usr/bin/chromium, never a downloaded
+// Opens an HTML results page in headless chromium (Debian's /usr/bin/chromium, never a downloaded
 // browser), fails on console errors, page errors, failed loads or any request that leaves the
 // file, and writes a full-page screenshot for the caller to check.
-// Usage: node check_report.mjs REPORT.html SCREENSHOT.png   (CHROMIUM overrides the browser path)
+// Usage: node check_results.mjs RESULTS.html SCREENSHOT.png   (CHROMIUM overrides the browser path)
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 
 const [htmlPath, screenshotPath] = process.argv.slice(2);
 if (!htmlPath || !screenshotPath) {
-  console.error('usage: node check_report.mjs REPORT.html SCREENSHOT.png');
+  console.error('usage: node check_results.mjs RESULTS.html SCREENSHOT.png');
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';

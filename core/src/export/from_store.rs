@@ -5,9 +5,9 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
+use super::{Addendum, ImageRef, ReportDocument, ReportStatus, Sex, StudyRef};
 use crate::dicom::{PatientSex, Radiograph};
 use crate::drafting::Provenance;
-use crate::export::{Addendum, ImageRef, ReportDocument, ReportStatus, Sex, StudyRef};
 use crate::store::{Store, StoreError, StudyKey};
 
 #[derive(Debug, thiserror::Error)]

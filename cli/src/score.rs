@@ -1,4 +1,4 @@
-//! `raddraft report`: score a drafts file against the manifest's references with the same
+//! `raddraft score`: score a drafts file against the manifest's references with the same
 //! evaluator as `raddraft eval`, and write summary.json, a Table-8 Markdown table and an HTML page.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use raddraft_core::research::drafts::read_drafts;
-use raddraft_core::research::html::{render_html, HtmlReport};
+use raddraft_core::research::html::{render_html, ResultsPage};
 use raddraft_core::research::manifest::Manifest;
 use raddraft_core::research::merge::in_manifest_order;
 use raddraft_core::research::scoring::{scoring_pairs, write_pairs};
@@ -37,7 +37,7 @@ pub struct Args {
     /// The RadGraph encoder's tokenizer and config (default: as `raddraft eval`).
     #[arg(long, value_name = "DIR")]
     encoder: Option<PathBuf>,
-    /// Results folder: summary.json, table8.md, report.html, pairs.jsonl, per_report.jsonl.
+    /// Results folder: summary.json, table8.md, results.html, pairs.jsonl, per_report.jsonl.
     #[arg(long)]
     out: PathBuf,
     /// Bootstrap resamples for the 95% intervals (0 = none).
@@ -100,7 +100,7 @@ pub fn run(args: Args) -> Result<()> {
     let pairs_path = args.out.join("pairs.jsonl");
     let per_report_path = args.out.join("per_report.jsonl");
     write_pairs(&pairs_path, &set.pairs)?;
-    // Rows of an earlier report would be resumed by the evaluator even if the drafts changed.
+    // Rows of an earlier scoring run would be resumed by the evaluator even if the drafts changed.
     match std::fs::remove_file(&per_report_path) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
             return Err(err)
@@ -153,7 +153,7 @@ pub fn run(args: Args) -> Result<()> {
         &args.out.join("table8.md"),
         table8_markdown(&run_label, &summary),
     )?;
-    let html = render_html(&HtmlReport {
+    let html = render_html(&ResultsPage {
         run_label: &run_label,
         summary: &summary,
         scores: &scores,
@@ -163,7 +163,7 @@ pub fn run(args: Args) -> Result<()> {
         without_reference: &set.without_reference,
         examples: args.examples,
     });
-    write(&args.out.join("report.html"), html)?;
+    write(&args.out.join("results.html"), html)?;
 
     println!(
         "{} pairs scored ({} failed drafts, {} without reference); {}",
@@ -174,7 +174,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     print!("{}", table8_markdown(&run_label, &summary));
     println!(
-        "\nwritten: {} (summary.json, table8.md, report.html, pairs.jsonl, per_report.jsonl)",
+        "\nwritten: {} (summary.json, table8.md, results.html, pairs.jsonl, per_report.jsonl)",
         args.out.display()
     );
     Ok(())
