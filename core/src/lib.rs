@@ -3,7 +3,6 @@
 //! The `raddraft` command-line tool (`src/bin/raddraft`) is a thin layer over this crate and over
 //! `raddraft-models`; the desktop shell calls the same functions.
 
-pub mod dicom;
 pub mod drafting;
 pub mod export;
 pub mod hub;
@@ -15,4 +14,3 @@ pub mod report_document;
 pub mod reporting;
 pub mod research;
 pub mod store;
-pub mod viewer;

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use raddraft_ingest::{PatientSex, Radiograph};
 
-use crate::dicom::{PatientSex, Radiograph};
 use crate::drafting::Provenance;
 use crate::export::{Addendum, ImageRef, ReportDocument, ReportStatus, Sex, StudyRef};
 use crate::store::{Store, StoreError, StudyKey};

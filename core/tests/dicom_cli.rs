@@ -1,5 +1,6 @@
 //! `raddraft inspect` and `raddraft preprocess` on the DICOM fixtures (generate.py references).
 
+#[path = "../../ingest/tests/dicom_support/mod.rs"]
 mod dicom_support;
 
 use std::process::Command;

@@ -2,11 +2,11 @@
 //! the UI react (e.g. offer the settings on `database`); `message` names the file or record and
 //! what to do.
 
-use raddraft_core::dicom::IngestError;
 use raddraft_core::model_registration::ModelRegistrationError;
 use raddraft_core::report_document::ReportDocumentError;
 use raddraft_core::reporting::ReportingError;
 use raddraft_core::store::StoreError;
+use raddraft_ingest::IngestError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

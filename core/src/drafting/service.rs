@@ -8,12 +8,12 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use raddraft_ingest::{self as dicom, Profile};
 use raddraft_models::generation::{self, Decoding, FinishReason, GenerationConfig};
 use raddraft_models::Checkpoint;
 use serde::{Deserialize, Serialize};
 
 use super::text::{draft_from_tokens, DraftText, DEFAULT_LOW_CONFIDENCE_LOGPROB};
-use crate::dicom::{self, Profile};
 
 /// What to draft from and how.
 #[derive(Debug, Clone)]

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use raddraft_core::dicom::Profile;
 use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftRequest, DraftService};
 use raddraft_core::model_registration::{prepare_model, register_model, ModelSummary};
 use raddraft_core::reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
+use raddraft_ingest::Profile;
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::generation::FinishReason;
 use raddraft_models::{Checkpoint, LoadOptions};

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
-use raddraft_core::dicom::{self, Profile};
 use raddraft_core::research::drafts::{DraftRow, DraftTimings, DraftWriter, OpenMode};
 use raddraft_core::research::manifest::{Manifest, ManifestItem};
 use raddraft_core::research::sections::hypothesis_text;
 use raddraft_core::research::shard::ShardSpec;
+use raddraft_ingest::{self as dicom, Profile};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::gemma2::WindowMode;
 use raddraft_models::generation::{self, GenerationConfig};

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Args as ClapArgs;
-use raddraft_core::dicom::{self, Profile};
+use raddraft_ingest::{self as dicom, Profile};
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::gemma2::WindowMode;
 use raddraft_models::generation::{self, Decoding, GenerationConfig};
