@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use raddraft_core::dicom::{PixelStatistics, Radiograph, RadiographMeta, SourceFormat};
+use raddraft_ingest::{PixelStatistics, Radiograph, RadiographMeta, SourceFormat};
 use serde::Serialize;
 
 #[derive(ClapArgs)]

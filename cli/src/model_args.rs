@@ -4,9 +4,9 @@
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use raddraft_core::dicom::Profile;
 use raddraft_core::drafting::{DraftParams, DEFAULT_PROMPT_PREFIX};
 use raddraft_core::model_registry::{as_directory, load_checkpoint, resolve_model, ResolvedModel};
+use raddraft_ingest::Profile;
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::gemma2::WindowMode;
 use raddraft_models::paligemma2::{ImageScaling, ModelOptions};

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args as ClapArgs;
 use image::{DynamicImage, GrayImage};
-use raddraft_core::dicom::{Profile, Radiograph};
+use raddraft_ingest::{Profile, Radiograph, RenderedImage};
+use raddraft_models::preprocess::{resize_rgb8, ResizeFilter};
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -32,12 +33,18 @@ pub fn run(args: Args) -> Result<()> {
         }
         (_, Some(0)) => bail!("--size must be at least 1"),
         (Profile::Raw, None) => match radiograph.render(Profile::Raw) {
-            raddraft_core::dicom::RenderedImage::Gray16(image) => DynamicImage::ImageLuma16(image),
-            raddraft_core::dicom::RenderedImage::Gray8(image) => DynamicImage::ImageLuma8(image),
+            RenderedImage::Gray16(image) => DynamicImage::ImageLuma16(image),
+            RenderedImage::Gray8(image) => DynamicImage::ImageLuma8(image),
         },
         // Exactly what the model sees, stored as grey when the channels are equal.
         (profile, size) => {
-            let rgb = radiograph.model_image(profile, size);
+            let rgb = radiograph.model_image(profile);
+            // resize_rgb8 resizes a grey image's one plane and replicates it, so grey input
+            // gives the grey rendering resized, as the model's processor would.
+            let rgb = match size {
+                Some(size) => resize_rgb8(&rgb, size, size, ResizeFilter::PilBicubic),
+                None => rgb,
+            };
             if rgb.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]) {
                 let grey: Vec<u8> = rgb.pixels().map(|p| p.0[0]).collect();
                 let grey = GrayImage::from_raw(rgb.width(), rgb.height(), grey)

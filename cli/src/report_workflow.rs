@@ -230,7 +230,7 @@ fn study_or_import(session: &Session, input: &str) -> Result<StudyKey> {
         return Ok(StudyKey::parse(input));
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {input}"))?;
-    let radiograph = raddraft_core::dicom::Radiograph::from_bytes(&bytes, path)?;
+    let radiograph = raddraft_ingest::Radiograph::from_bytes(&bytes, path)?;
     let meta = radiograph.meta().context(
         "drafting a stored study needs a DICOM file (PNG/JPEG: use `raddraft generate`)",
     )?;

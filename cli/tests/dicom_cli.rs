@@ -1,11 +1,12 @@
 //! `raddraft inspect` and `raddraft preprocess` on the DICOM fixtures (generate.py references).
 
-#[path = "../../core/tests/dicom_support/mod.rs"]
+#[path = "../../ingest/tests/dicom_support/mod.rs"]
 mod dicom_support;
 
 use std::process::Command;
 
 use dicom_support::{case, fixtures, read_npy};
+use raddraft_models::preprocess::{resize_gray8, ResizeFilter};
 
 fn raddraft(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_raddraft"))
@@ -122,7 +123,19 @@ fn preprocess_writes_each_profile() {
         png.to_str().unwrap(),
     ]);
     assert!(output.status.success());
-    assert_eq!(image::image_dimensions(&png).unwrap(), (64, 64));
+    // The grey rendering resized as one grey plane, bit for bit, and stored as grey.
+    let image = image::open(&png).unwrap();
+    assert_eq!(image.color(), image::ColorType::L8);
+    let mimic = read_npy(entry["mimic"].as_str().unwrap());
+    let (rows, columns) = (mimic.shape[0] as u32, mimic.shape[1] as u32);
+    let grey = image::GrayImage::from_raw(
+        columns,
+        rows,
+        mimic.values.iter().map(|&v| v as u8).collect(),
+    )
+    .unwrap();
+    let expected = resize_gray8(&grey, 64, 64, ResizeFilter::PilBicubic);
+    assert_eq!(image.into_luma8(), expected);
     std::fs::remove_dir_all(&out).ok();
 }
 

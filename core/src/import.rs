@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use raddraft_ingest::{dicomdir_images, IngestError, Radiograph};
 use serde::Serialize;
 
-use crate::dicom::{dicomdir_images, IngestError, Radiograph};
 use crate::store::{sha256_hex, NewImage, Store, StoreError};
 
 /// Why one file was not imported.

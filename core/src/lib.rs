@@ -3,7 +3,6 @@
 //! The `raddraft` command-line tool (`cli/`) is a thin layer over this crate; the desktop shell
 //! calls the same functions.
 
-pub mod dicom;
 pub mod drafting;
 pub mod export;
 pub mod import;
@@ -11,4 +10,3 @@ pub mod model_registry;
 pub mod report_workflow;
 pub mod research;
 pub mod store;
-pub mod viewer;

@@ -5,10 +5,10 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, OnceLock};
 
-use raddraft_core::dicom::{self, Profile};
 use raddraft_core::drafting::{
     DraftEvent, DraftParams, DraftRequest, DraftService, JobHandle, Origin,
 };
+use raddraft_ingest::{self as dicom, Profile};
 use raddraft_models::generation::{self, FinishReason, GenerationConfig};
 use raddraft_models::{Checkpoint, LoadOptions};
 

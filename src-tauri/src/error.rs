@@ -2,11 +2,11 @@
 //! the UI react (e.g. offer the settings on `database`); `message` names the file or record and
 //! what to do.
 
-use raddraft_core::dicom::IngestError;
 use raddraft_core::export::ReportDocumentError;
 use raddraft_core::model_registry::ModelRegistrationError;
 use raddraft_core::report_workflow::ReportingError;
 use raddraft_core::store::StoreError;
+use raddraft_ingest::IngestError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]

@@ -6,8 +6,8 @@
 use tauri::http::{header, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 
-use raddraft_core::dicom::Radiograph;
-use raddraft_core::viewer::viewer_pixels;
+use raddraft_ingest::viewer::viewer_pixels;
+use raddraft_ingest::Radiograph;
 
 use crate::state::AppState;
 

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use raddraft_core::dicom::Radiograph;
 use raddraft_desktop::image_scheme::image_response;
 use raddraft_desktop::state::AppState;
+use raddraft_ingest::Radiograph;
 use serde_json::{json, Value};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};

@@ -9,11 +9,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use raddraft_core::dicom::{Profile, Radiograph};
+use raddraft_ingest::{grey_to_rgb, Profile, Radiograph};
+use raddraft_models::preprocess::{resize_gray8, ResizeFilter};
 
 fn model_image(path: &Path, size: u32) -> Result<image::RgbImage> {
     let radiograph = Radiograph::open(path)?;
-    Ok(radiograph.model_image(Profile::MimicCxrJpg, Some(size)))
+    let grey = radiograph.render_gray8(Profile::MimicCxrJpg);
+    Ok(grey_to_rgb(&resize_gray8(
+        &grey,
+        size,
+        size,
+        ResizeFilter::PilBicubic,
+    )))
 }
 
 fn main() -> Result<()> {

@@ -14,7 +14,7 @@ use raddraft_models::{Checkpoint, ModelError};
 use serde::{Deserialize, Serialize};
 
 use super::text::{draft_from_tokens, DraftText, DEFAULT_LOW_CONFIDENCE_LOGPROB};
-use crate::dicom::{self, IngestError, Profile};
+use raddraft_ingest::{self as dicom, IngestError, Profile};
 
 /// The prompt template's text before the indication, as PaliGemma 2 was fine-tuned on
 /// MIMIC-CXR ("INDICATION: …" as the prefix, FINDINGS and IMPRESSION as the target).

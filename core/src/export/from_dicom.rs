@@ -1,9 +1,9 @@
 //! Filling [`StudyRef`] and [`ImageRef`] from an ingested radiograph's DICOM metadata.
 
 use chrono::NaiveDate;
+use raddraft_ingest::{DicomDate, PatientSex, RadiographMeta};
 
 use super::{ImageRef, Sex, StudyRef};
-use crate::dicom::{DicomDate, PatientSex, RadiographMeta};
 
 impl StudyRef {
     /// The patient and study attributes ingest reads. Study Time, Referring Physician's Name and

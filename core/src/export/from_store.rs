@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use raddraft_ingest::{PatientSex, Radiograph};
 
 use super::{Addendum, ImageRef, ReportDocument, ReportStatus, Sex, StudyRef};
-use crate::dicom::{PatientSex, Radiograph};
 use crate::drafting::Provenance;
 use crate::store::{Store, StoreError, StudyKey};
 

@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::dicom::{self, Radiograph};
+use raddraft_ingest::{self as dicom, Radiograph};
+
 use crate::research::manifest::{frontal_first_rank, LoadedManifest, ManifestItem};
 use crate::research::sections::parse_report;
 use crate::research::ResearchError;

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use raddraft_ingest::{PatientSex, RadiographMeta};
 use serde::Serialize;
 
 use super::db::{sql, Db};
 use super::{audit, now, ImageId, SignOff, Store, StoreError, StudyId};
-use crate::dicom::{PatientSex, RadiographMeta};
 
 /// A study named by its row id or its Study Instance UID.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +132,7 @@ pub struct NewImage {
 }
 
 impl NewImage {
-    /// Builds the import record of a radiograph read by [`crate::dicom`].
+    /// Builds the import record of a radiograph read by [`raddraft_ingest`].
     ///
     /// `sha256` is the hex SHA-256 of the file ([`super::sha256_hex`] of its bytes).
     pub fn from_meta(

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, FixedOffset, NaiveTime};
-use raddraft_core::dicom::Radiograph;
 use raddraft_core::export::{
     Addendum, DicomInstanceIds, ImageRef, ReportDocument, ReportStatus, StudyRef,
 };
+use raddraft_ingest::Radiograph;
 
 pub const MODEL: &str = "paligemma2-3b-pt-448 (sha256:5f0e3c1a)";
 pub const FINDINGS: &str = "The lungs are clear without focal consolidation, pleural effusion or \

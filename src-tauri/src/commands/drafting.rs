@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use raddraft_core::dicom::Profile;
 use raddraft_core::drafting::{DraftEvent, DraftOutcome, DraftParams, DraftRequest, DraftService};
 use raddraft_core::model_registry::{
     load_checkpoint, prepare_model, register_model, ModelSummary, ResolvedModel,
 };
 use raddraft_core::report_workflow as reporting;
 use raddraft_core::store::{DraftId, ModelRecord, Store};
+use raddraft_ingest::Profile;
 use raddraft_models::device::{parse_device, ModelDType};
 use raddraft_models::generation::FinishReason;
 use raddraft_models::LoadOptions;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use raddraft_core::import::{import_paths as import_into, ImportSummary};
 use raddraft_core::store::StudySummary;
-use raddraft_core::viewer::{image_header as read_header, ImageHeader};
+use raddraft_ingest::viewer::{image_header as read_header, ImageHeader};
 use tauri::State;
 
 use super::study_key;

@@ -4,7 +4,7 @@
 //!
 //! dicom-parser 0.10.1 allocates and zero-fills each value to its declared length before reading
 //! it, so a 200-byte file declaring a 4 GB element costs 4 GB of memory, and it recurses once per
-//! nested sequence. Found by fuzzing (`core/fuzz`, target `ingest`).
+//! nested sequence. Found by fuzzing (`ingest/fuzz`, target `ingest`).
 
 use std::io::Read;
 

@@ -1,12 +1,17 @@
 //! Chest radiograph ingest: DICOM Part 10 (CR, DX, DX for presentation) and plain PNG / JPEG,
-//! read into one [`Radiograph`] and rendered through a [`Profile`].
+//! read into one [`Radiograph`] and rendered through a [`Profile`]: the 8-bit image a model
+//! starts from, the image a DICOM viewer shows, or the stored values. [`viewer`] gives a viewer
+//! that windows and levels itself the values and header facts it needs.
+//!
+//! The crate reads and renders pixels; it does not resize. Resizing to a model's input size is
+//! the model's preprocessing step, so [`Radiograph::model_image`] returns the native-size image.
 //!
 //! ```no_run
-//! use raddraft_core::dicom::{Profile, Radiograph};
+//! use raddraft_ingest::{Profile, Radiograph};
 //! let radiograph = Radiograph::open("chest.dcm")?;
-//! let for_the_model = radiograph.model_image(Profile::MimicCxrJpg, Some(896));
+//! let for_the_model = radiograph.model_image(Profile::MimicCxrJpg);
 //! let for_a_person = radiograph.render(Profile::Display);
-//! # Ok::<(), raddraft_core::dicom::IngestError>(())
+//! # Ok::<(), raddraft_ingest::IngestError>(())
 //! ```
 //!
 //! Pixel pipelines are implemented here rather than taken from dicom-pixeldata's renderer,
@@ -31,11 +36,11 @@ mod render;
 mod rle;
 mod scan;
 mod syntax;
+pub mod viewer;
 
 use std::path::{Path, PathBuf};
 
 use image::{GrayImage, RgbImage};
-use raddraft_models::preprocess::{resize_gray8, resize_rgb8, ResizeFilter};
 
 pub use dicomdir::dicomdir_images;
 pub use error::IngestError;
@@ -213,22 +218,14 @@ impl Radiograph {
         }
     }
 
-    /// The 8-bit RGB image the model sees for a profile: grey replicated to three channels (as
-    /// PIL's `convert("RGB")`), resized to `size × size` with the model's Pillow-identical
-    /// bicubic filter when `size` is given. Colour PNG / JPEG input keeps its colour.
-    pub fn model_image(&self, profile: Profile, size: Option<u32>) -> RgbImage {
+    /// The 8-bit RGB image the model's processor starts from for a profile, at native size:
+    /// grey replicated to three channels (as PIL's `convert("RGB")`); colour PNG / JPEG input
+    /// keeps its colour. Resizing to the model's input size is the processor's step.
+    pub fn model_image(&self, profile: Profile) -> RgbImage {
         if let Some(colour) = &self.plain_colour {
-            return match size {
-                Some(size) => resize_rgb8(colour, size, size, ResizeFilter::PilBicubic),
-                None => colour.clone(),
-            };
+            return colour.clone();
         }
-        let grey = self.render_gray8(profile);
-        let grey = match size {
-            Some(size) => resize_gray8(&grey, size, size, ResizeFilter::PilBicubic),
-            None => grey,
-        };
-        grey_to_rgb(&grey)
+        grey_to_rgb(&self.render_gray8(profile))
     }
 }
 
@@ -239,7 +236,7 @@ pub fn load_model_image(
     profile: Profile,
 ) -> Result<(RgbImage, Option<RadiographMeta>), IngestError> {
     let radiograph = Radiograph::open(path)?;
-    let image = radiograph.model_image(profile, None);
+    let image = radiograph.model_image(profile);
     Ok((image, radiograph.meta))
 }
 

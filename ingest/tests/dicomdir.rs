@@ -7,7 +7,7 @@ use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
-use raddraft_core::dicom::{dicomdir_images, IngestError};
+use raddraft_ingest::{dicomdir_images, IngestError};
 
 fn record(kind: &str, file_id: Option<&[&str]>) -> InMemDicomObject {
     let mut item = InMemDicomObject::new_empty();

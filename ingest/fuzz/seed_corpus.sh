@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seeds core/fuzz/corpus/ingest with the DICOM fixtures (small files only) and a PNG.
+# Seeds ingest/fuzz/corpus/ingest with the DICOM fixtures (small files only) and a PNG.
 set -euo pipefail
 cd "$(dirname "$0")"
 fixtures=../../tests/fixtures/dicom

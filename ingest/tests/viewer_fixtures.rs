@@ -10,8 +10,8 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{open_file, InMemDicomObject};
 use dicom_support::{case, difference, fixtures, read_npy};
-use raddraft_core::dicom::{Radiograph, VoiFunction, Window};
-use raddraft_core::viewer::{image_header, viewer_pixels, ImageHeader, ViewerPixels};
+use raddraft_ingest::viewer::{image_header, viewer_pixels, ImageHeader, ViewerPixels};
+use raddraft_ingest::{Radiograph, VoiFunction, Window};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     let entry = case("cases", name);

@@ -8,7 +8,7 @@
 mod dicom_support;
 
 use dicom_support::{case, difference, fixtures, read_npy, sha256_le};
-use raddraft_core::dicom::{
+use raddraft_ingest::{
     BitDepth, Profile, Radiograph, RenderedImage, SourceFormat, VoiFunction, Window,
 };
 
@@ -246,10 +246,7 @@ fn metadata_is_typed() {
     let meta = radiograph.meta().expect("DICOM metadata");
     assert_eq!(meta.patient.id.as_deref(), Some("SYN-0001"));
     assert_eq!(meta.patient.name.as_deref(), Some("Synthetic^Patient"));
-    assert_eq!(
-        meta.patient.sex,
-        Some(raddraft_core::dicom::PatientSex::Other)
-    );
+    assert_eq!(meta.patient.sex, Some(raddraft_ingest::PatientSex::Other));
     assert_eq!(
         meta.patient.birth_date.map(|d| d.to_string()).as_deref(),
         Some("1970-01-01")
@@ -288,7 +285,7 @@ fn metadata_is_typed() {
     assert_eq!(indication.text, "Cough and fever for 3 days");
     assert_eq!(
         indication.source,
-        raddraft_core::dicom::IndicationSource::ReasonForTheRequestedProcedure
+        raddraft_ingest::IndicationSource::ReasonForTheRequestedProcedure
     );
 }
 
@@ -306,7 +303,7 @@ fn eight_bit_png_passes_through_every_profile() {
         );
     }
     // The model sees PIL's convert("RGB"): the grey value in all three channels.
-    let rgb = radiograph.model_image(Profile::MimicCxrJpg, None);
+    let rgb = radiograph.model_image(Profile::MimicCxrJpg);
     let replicated: Vec<u8> = expected.values.iter().flat_map(|&v| [v as u8; 3]).collect();
     assert_eq!(rgb.as_raw(), &replicated);
 }
@@ -320,7 +317,7 @@ fn sixteen_bit_png_is_treated_as_stored_values() {
 fn model_image_is_grey_replicated_to_rgb() {
     let (radiograph, entry) = open_case("mono1_inverse_voilut");
     let mimic = read_npy(entry["mimic"].as_str().unwrap());
-    let (rgb, meta) = raddraft_core::dicom::load_model_image(
+    let (rgb, meta) = raddraft_ingest::load_model_image(
         fixtures().join(entry["file"].as_str().unwrap()),
         Profile::MimicCxrJpg,
     )
@@ -328,11 +325,10 @@ fn model_image_is_grey_replicated_to_rgb() {
     assert!(meta.is_some());
     let replicated: Vec<u8> = mimic.values.iter().flat_map(|&v| [v as u8; 3]).collect();
     assert_eq!(rgb.as_raw(), &replicated);
-    let resized = radiograph.model_image(Profile::MimicCxrJpg, Some(64));
-    assert_eq!(resized.dimensions(), (64, 64));
-    assert!(resized
-        .pixels()
-        .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
+    // At native size: resizing to the model's input is the model processor's step.
+    let pixels = radiograph.pixels();
+    assert_eq!(rgb.dimensions(), (pixels.width(), pixels.height()));
+    assert_eq!(radiograph.model_image(Profile::MimicCxrJpg), rgb);
 }
 
 /// Opens a "large" fixture (3000 × 3000, above dicom-rs 0.10.1's 16 MiB allocation guard).

@@ -2,7 +2,7 @@
 //! with what it needs to finish the Modality LUT stage (a Modality LUT Sequence is applied here;
 //! Rescale Slope / Intercept is passed on, so that fractional and negative values survive).
 
-use crate::dicom::{ModalityTransform, Profile, Radiograph, RenderedImage};
+use crate::{ModalityTransform, Profile, Radiograph, RenderedImage};
 
 /// Pixel values ready to upload as a 16-bit texture.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 mod dicom_support;
 
 use dicom_support::{case, fixtures};
-use raddraft_core::dicom::{IngestError, Radiograph};
+use raddraft_ingest::{IngestError, Radiograph};
 
 fn open_bad(name: &str) -> (IngestError, String) {
     let entry = case("bad", name);

@@ -1,11 +1,11 @@
 //! Fuzz target `ingest`: any byte string given to `Radiograph::from_bytes` must give a radiograph
 //! or an error, never a panic, hang or runaway allocation; every profile must then render.
-//! Seed it with the fixtures: `core/fuzz/seed_corpus.sh`.
+//! Seed it with the fixtures: `ingest/fuzz/seed_corpus.sh`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use raddraft_core::dicom::{BitDepth, Profile, Radiograph};
+use raddraft_ingest::{BitDepth, Profile, Radiograph};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(radiograph) = Radiograph::from_bytes(data, "fuzz-input") {

@@ -13,7 +13,7 @@ mod dicom_support;
 use std::path::PathBuf;
 
 use dicom_support::{fixtures, read_npy, sha256_le};
-use raddraft_core::dicom::{Profile, Radiograph};
+use raddraft_ingest::{Profile, Radiograph};
 
 fn data_dir() -> PathBuf {
     match std::env::var_os("RADDRAFT_PYDICOM_DATA") {
@@ -79,7 +79,7 @@ fn real_radiographs_match_pydicom() {
         );
 
         let mimic = match radiograph.render(Profile::MimicCxrJpg) {
-            raddraft_core::dicom::RenderedImage::Gray8(image) => image.into_raw(),
+            raddraft_ingest::RenderedImage::Gray8(image) => image.into_raw(),
             other => panic!("{name}: mimic-cxr-jpg is 8-bit, got {other:?}"),
         };
         assert_eq!(
@@ -91,7 +91,7 @@ fn real_radiographs_match_pydicom() {
         let table = read_npy(entry["display8_table"].as_str().unwrap()).values;
         let first = entry["display8_table_first_value"].as_i64().unwrap();
         let display = match radiograph.render(Profile::Display) {
-            raddraft_core::dicom::RenderedImage::Gray8(image) => image.into_raw(),
+            raddraft_ingest::RenderedImage::Gray8(image) => image.into_raw(),
             other => panic!("{name}: display is 8-bit, got {other:?}"),
         };
         let mut worst = 0;

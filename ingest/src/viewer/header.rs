@@ -10,7 +10,7 @@ use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::OpenFileOptions;
 use serde::Serialize;
 
-use crate::dicom::{voi_lut_items, IngestError, Radiograph, VoiFunction};
+use crate::{voi_lut_items, IngestError, Radiograph, VoiFunction};
 
 /// Longest attribute value shown in the tag browser, in characters.
 const MAX_VALUE_CHARS: usize = 256;
