@@ -84,13 +84,13 @@ impl ModelArgs {
     pub fn resolve(&self, db: &DbArgs, session: Option<&Session>) -> Result<ResolvedModel> {
         let given = self.model.as_deref();
         if let Some(session) = session {
-            return Ok(session.run(resolve_model(given, Ok(&session.store)))?);
+            return Ok(session.run(resolve_model(given, &session.store))?);
         }
         if let Some(model) = given.map(as_directory).transpose()?.flatten() {
             return Ok(model);
         }
         match Session::open(db, &current_user()) {
-            Ok(session) => Ok(session.run(resolve_model(given, Ok(&session.store)))?),
+            Ok(session) => Ok(session.run(resolve_model(given, &session.store))?),
             Err(e) => Err(e).with_context(|| match given {
                 Some(given) => {
                     format!("{given:?} is not a directory, and the model registry is unavailable")

@@ -24,7 +24,7 @@ pub const DEFAULT_PROMPT_PREFIX: &str = "INDICATION: ";
 /// template's prefix alone, trimmed ("INDICATION:"): a study without a clinical question is
 /// still drafted, the same way by every front end, and the draft records that it had none.
 pub fn prompt_for(prefix: &str, indication: Option<&str>) -> String {
-    match indication.filter(|text| !text.trim().is_empty()) {
+    match indication.filter(|text| !is_blank(text)) {
         Some(text) => format!("{prefix}{text}"),
         None => prefix.trim_end().to_owned(),
     }
@@ -32,7 +32,11 @@ pub fn prompt_for(prefix: &str, indication: Option<&str>) -> String {
 
 /// The indication if it says something: an absent or blank one is none.
 pub fn meaningful_indication(indication: Option<String>) -> Option<String> {
-    indication.filter(|text| !text.trim().is_empty())
+    indication.filter(|text| !is_blank(text))
+}
+
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
 }
 
 /// What to draft from and how.

@@ -29,29 +29,21 @@ pub enum ModelChoiceError {
     Unknown(String),
     #[error("no checkpoint directory at {0}")]
     NoDirectory(String),
-    #[error("{given:?} is not a directory, and the model registry is unavailable: {reason}")]
-    NoRegistry { given: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Resolves `given` (a checkpoint directory or a registered name; `None` for the only registered
-/// model). `store` is `Err(reason)` where no study database is available: only a directory works
-/// then. A directory that is registered comes back with its registry row.
+/// model). A directory that is registered comes back with its registry row; where no study
+/// database is wanted, [`as_directory`] resolves a directory without one.
 pub async fn resolve_model(
     given: Option<&str>,
-    store: Result<&Store, String>,
+    store: &Store,
 ) -> Result<ResolvedModel, ModelChoiceError> {
     if let Some(mut model) = given.map(as_directory).transpose()?.flatten() {
-        if let Ok(store) = store {
-            model.record = registered_at(store, &model.dir).await?;
-        }
+        model.record = registered_at(store, &model.dir).await?;
         return Ok(model);
     }
-    let store = store.map_err(|reason| ModelChoiceError::NoRegistry {
-        given: given.unwrap_or_default().to_owned(),
-        reason,
-    })?;
     if let Some(given) = given {
         return match store.model(given).await {
             Ok(record) => Ok(from_record(given.to_owned(), record)),
