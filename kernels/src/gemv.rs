@@ -3,40 +3,110 @@
 //! A decoding step reads every weight once (about 3 GB per token for the 3B model in f32), so
 //! it is bound by memory bandwidth. gemm's few-row path runs on one thread; here the output rows
 //! of `W` are split across threads, and each core streams four weight rows at a time with the
-//! widest vector unit it has, which keeps enough loads in flight to saturate memory.
+//! widest vector unit it has, which keeps enough loads in flight to saturate memory. bf16 and
+//! int8 rows are widened to f32 in registers, so they move half and a quarter of the bytes.
 
+use half::bf16;
 use rayon::prelude::*;
 
 use crate::cpu::{self, Isa};
-use crate::error::{elements, exactly, Error};
+use crate::error::{exactly, Error};
+use crate::weights::{Values, WeightRows};
 
 /// Weight rows per task: large enough to amortise scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
 
-/// `y = x·Wᵀ` with `w`: `out_dim × in_dim` and `x`: `rows × in_dim`, both row-major; `y` is
-/// `rows × out_dim`, row-major.
-pub fn gemv(
-    w: &[f32],
+/// `y = x·Wᵀ` with `x`: `rows × in_dim`, row-major; `y` is `rows × out_dim`, row-major.
+pub fn gemv(w: WeightRows<'_>, x: &[f32], rows: usize) -> Result<Vec<f32>, Error> {
+    let in_dim = w.in_dim();
+    exactly(
+        "input length",
+        crate::error::elements("input", rows, in_dim)?,
+        x.len(),
+    )?;
+    if rows == 0 || w.out_dim() == 0 {
+        return Ok(Vec::new());
+    }
+    let isa = cpu::features().isa();
+    Ok(match w.values() {
+        Values::F32(v) => product(v, x, w.out_dim(), in_dim, rows, isa),
+        Values::Bf16(v) => product(v, x, w.out_dim(), in_dim, rows, isa),
+        Values::Int8 { values, scales } => {
+            let mut y = product(values, x, w.out_dim(), in_dim, rows, isa);
+            for row in y.chunks_exact_mut(w.out_dim()) {
+                for (value, scale) in row.iter_mut().zip(scales) {
+                    *value *= scale;
+                }
+            }
+            y
+        }
+    })
+}
+
+/// A weight value the dot products can widen to f32: f32 itself, bf16 or int8 (unscaled).
+pub(crate) trait Element: Copy + Send + Sync {
+    fn widen(self) -> f32;
+    /// The dot products of `x` with four rows on the vector unit `isa`.
+    fn dot4(isa: Isa, w: [&[Self]; 4], x: &[f32]) -> [f32; 4];
+}
+
+impl Element for f32 {
+    fn widen(self) -> f32 {
+        self
+    }
+    fn dot4(isa: Isa, w: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
+        match isa {
+            // SAFETY: the CPU has the level (`product` is given a level the CPU has).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { x86::dot4_avx2(w, x) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { x86::dot4_avx512(w, x) },
+            _ => w.map(|row| dot_portable(row, x)),
+        }
+    }
+}
+
+// bf16 and int8 rows use the AVX2 kernels on AVX-512 machines too: a decoding step is bound by
+// memory bandwidth, which the 8-lane loop already saturates.
+impl Element for bf16 {
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    fn dot4(isa: Isa, w: [&[bf16]; 4], x: &[f32]) -> [f32; 4] {
+        match isa {
+            // SAFETY: AVX-512 machines have AVX2 and FMA too.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma | Isa::Avx512 => unsafe { x86::dot4_avx2(w, x) },
+            _ => w.map(|row| dot_portable(row, x)),
+        }
+    }
+}
+
+impl Element for i8 {
+    fn widen(self) -> f32 {
+        f32::from(self)
+    }
+    fn dot4(isa: Isa, w: [&[i8]; 4], x: &[f32]) -> [f32; 4] {
+        match isa {
+            // SAFETY: AVX-512 machines have AVX2 and FMA too.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma | Isa::Avx512 => unsafe { x86::dot4_avx2(w, x) },
+            _ => w.map(|row| dot_portable(row, x)),
+        }
+    }
+}
+
+fn product<E: Element>(
+    w: &[E],
     x: &[f32],
     out_dim: usize,
     in_dim: usize,
     rows: usize,
-) -> Result<Vec<f32>, Error> {
-    exactly(
-        "weight length",
-        elements("weight", out_dim, in_dim)?,
-        w.len(),
-    )?;
-    exactly("input length", elements("input", rows, in_dim)?, x.len())?;
-    if rows == 0 || out_dim == 0 {
-        return Ok(Vec::new());
-    }
-    Ok(product(w, x, out_dim, in_dim, rows, cpu::features().isa()))
-}
-
-fn product(w: &[f32], x: &[f32], out_dim: usize, in_dim: usize, rows: usize, k: Isa) -> Vec<f32> {
+    isa: Isa,
+) -> Vec<f32> {
     // Computed as [out, rows] so that each task owns a contiguous block, then transposed.
     let mut by_output = vec![0f32; out_dim * rows];
+    let row_of = |row: usize| &w[row * in_dim..(row + 1) * in_dim];
     by_output
         .par_chunks_mut(ROWS_PER_TASK * rows)
         .enumerate()
@@ -45,24 +115,16 @@ fn product(w: &[f32], x: &[f32], out_dim: usize, in_dim: usize, rows: usize, k: 
             let count = dst.len() / rows;
             let mut o = 0;
             while o < count {
-                let quad = (o + 4 <= count).then(|| {
-                    std::array::from_fn(|j| {
-                        let row = first + o + j;
-                        &w[row * in_dim..(row + 1) * in_dim]
-                    })
-                });
+                let quad = (o + 4 <= count).then(|| std::array::from_fn(|j| row_of(first + o + j)));
                 for r in 0..rows {
                     let xr = &x[r * in_dim..(r + 1) * in_dim];
                     match quad {
                         Some(ws) => {
-                            for (j, value) in k.dot4(ws, xr).into_iter().enumerate() {
+                            for (j, value) in E::dot4(isa, ws, xr).into_iter().enumerate() {
                                 dst[(o + j) * rows + r] = value;
                             }
                         }
-                        None => {
-                            let row = first + o;
-                            dst[o * rows + r] = k.dot(&w[row * in_dim..(row + 1) * in_dim], xr);
-                        }
+                        None => dst[o * rows + r] = dot_portable(row_of(first + o), xr),
                     }
                 }
                 o += if quad.is_some() { 4 } else { 1 };
@@ -80,27 +142,7 @@ fn product(w: &[f32], x: &[f32], out_dim: usize, in_dim: usize, rows: usize, k: 
     out
 }
 
-/// The dot products on one vector unit: `product` is given the detected level, or in the tests a
-/// level the CPU has.
-impl Isa {
-    fn dot(self, w: &[f32], x: &[f32]) -> f32 {
-        self.dot4([w, w, w, w], x)[0]
-    }
-
-    /// The dot products of `x` with four weight rows of `x.len()` values each.
-    fn dot4(self, w: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
-        match self {
-            // SAFETY: the CPU has the level (see above).
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe { x86::dot4_avx2(w, x) },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { x86::dot4_avx512(w, x) },
-            _ => w.map(|row| dot_portable(row, x)),
-        }
-    }
-}
-
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+fn dot_portable<E: Element>(a: &[E], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let mut acc = [0f32; LANES];
     let (a_body, b_body) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
@@ -108,11 +150,11 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
         .remainder()
         .iter()
         .zip(b_body.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(x, y)| x.widen() * y)
         .sum();
     for (ca, cb) in a_body.zip(b_body) {
         for i in 0..LANES {
-            acc[i] += ca[i] * cb[i];
+            acc[i] += ca[i].widen() * cb[i];
         }
     }
     acc.iter().sum::<f32>() + tail
@@ -121,6 +163,8 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
+
+    use half::bf16;
 
     /// Callers guarantee AVX-512F. One accumulator per weight row; each `x` load serves four
     /// rows. The tail past the last full vector is scalar.
@@ -144,9 +188,44 @@ mod x86 {
         })
     }
 
-    /// Callers guarantee AVX2 and FMA. Same scheme as the AVX-512 kernel with 8 lanes.
+    /// Eight weights of a row widened to f32 lanes.
+    pub(super) trait Lanes8: super::Element {
+        /// # Safety
+        /// `ptr` points at 8 readable values, and the caller runs with AVX2.
+        unsafe fn load8(ptr: *const Self) -> __m256;
+    }
+
+    impl Lanes8 for f32 {
+        #[inline(always)]
+        unsafe fn load8(ptr: *const f32) -> __m256 {
+            // SAFETY: see the trait.
+            unsafe { _mm256_loadu_ps(ptr) }
+        }
+    }
+
+    impl Lanes8 for bf16 {
+        #[inline(always)]
+        unsafe fn load8(ptr: *const bf16) -> __m256 {
+            // SAFETY: see the trait; bf16 is the high half of an f32, so widening is a shift.
+            unsafe {
+                let halves = _mm_loadu_si128(ptr.cast());
+                _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(halves)))
+            }
+        }
+    }
+
+    impl Lanes8 for i8 {
+        #[inline(always)]
+        unsafe fn load8(ptr: *const i8) -> __m256 {
+            // SAFETY: see the trait; 8 bytes are read.
+            unsafe { _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(ptr.cast()))) }
+        }
+    }
+
+    /// Callers guarantee AVX2 and FMA. Same scheme as the AVX-512 kernel with 8 lanes, the
+    /// weights widened to f32 in registers.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot4_avx2(w: [&[f32]; 4], x: &[f32]) -> [f32; 4] {
+    pub(super) unsafe fn dot4_avx2<E: Lanes8>(w: [&[E]; 4], x: &[f32]) -> [f32; 4] {
         let n = w.iter().map(|r| r.len()).fold(x.len(), usize::min);
         let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
@@ -155,7 +234,7 @@ mod x86 {
             unsafe {
                 let xv = _mm256_loadu_ps(x.as_ptr().add(i));
                 for (slot, row) in acc.iter_mut().zip(&w) {
-                    *slot = _mm256_fmadd_ps(_mm256_loadu_ps(row.as_ptr().add(i)), xv, *slot);
+                    *slot = _mm256_fmadd_ps(E::load8(row.as_ptr().add(i)), xv, *slot);
                 }
             }
             i += 8;
@@ -171,55 +250,104 @@ mod x86 {
 
 #[cfg(test)]
 mod tests {
-    use super::{gemv, product};
+    use half::bf16;
+
+    use super::{gemv, product, Element};
     use crate::cpu::{features, Isa};
+    use crate::weights::{Int8Matrix, Values, WeightRows};
     use crate::Error;
 
-    fn reference(w: &[f32], x: &[f32], out_dim: usize, in_dim: usize, rows: usize) -> Vec<f32> {
+    fn reference<E: Element>(
+        w: &[E],
+        x: &[f32],
+        out_dim: usize,
+        in_dim: usize,
+        rows: usize,
+    ) -> Vec<f32> {
         let mut y = vec![0f32; rows * out_dim];
         for r in 0..rows {
             for o in 0..out_dim {
                 y[r * out_dim + o] = (0..in_dim)
-                    .map(|i| f64::from(w[o * in_dim + i]) * f64::from(x[r * in_dim + i]))
+                    .map(|i| f64::from(w[o * in_dim + i].widen()) * f64::from(x[r * in_dim + i]))
                     .sum::<f64>() as f32;
             }
         }
         y
     }
 
-    #[test]
-    fn every_kernel_matches_a_plain_product_on_ragged_sizes() {
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
+    fn check_every_kernel<E: Element>(w: &[E], out_dim: usize, in_dim: usize, tolerance: f32) {
         let kernels: Vec<Isa> = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512]
             .into_iter()
             .filter(|&isa| features().has(isa))
             .collect();
-        let value = |i: usize| ((i * 7919 % 1013) as f32 / 1013.0) - 0.5;
-        // 133 output rows: 2 full tasks + a ragged one, ending in a non-multiple of 4;
-        // 37 inputs: two 16-lane vectors and a 5-value tail.
-        let (out_dim, in_dim) = (133, 37);
-        let w: Vec<f32> = (0..out_dim * in_dim).map(value).collect();
         for rows in [1, 3] {
             let x: Vec<f32> = (0..rows * in_dim).map(|i| value(i + 11)).collect();
-            let expected = reference(&w, &x, out_dim, in_dim, rows);
+            let expected = reference(w, &x, out_dim, in_dim, rows);
             for &kernel in &kernels {
-                let got = product(&w, &x, out_dim, in_dim, rows, kernel);
-                let worst = got
-                    .iter()
-                    .zip(&expected)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(worst < 1e-5, "{kernel:?}, {rows} rows: {worst}");
+                let got = product(w, &x, out_dim, in_dim, rows, kernel);
+                let diff = worst(&got, &expected);
+                assert!(diff < tolerance, "{kernel:?}, {rows} rows: {diff}");
             }
-            let best = product(&w, &x, out_dim, in_dim, rows, features().isa());
-            assert!(gemv(&w, &x, out_dim, in_dim, rows).unwrap() == best);
         }
+    }
+
+    fn value(i: usize) -> f32 {
+        ((i * 7919 % 1013) as f32 / 1013.0) - 0.5
+    }
+
+    // 133 output rows: 2 full tasks + a ragged one, ending in a non-multiple of 4;
+    // 37 inputs: two 16-lane vectors and a 5-value tail.
+    const OUT: usize = 133;
+    const IN: usize = 37;
+
+    #[test]
+    fn every_kernel_matches_a_plain_product_on_ragged_sizes() {
+        let w: Vec<f32> = (0..OUT * IN).map(value).collect();
+        check_every_kernel(&w, OUT, IN, 1e-5);
+        let b: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
+        check_every_kernel(&b, OUT, IN, 1e-5);
+        let q: Vec<i8> = (0..OUT * IN).map(|i| (i * 31 % 255) as u8 as i8).collect();
+        check_every_kernel(&q, OUT, IN, 5e-3);
+    }
+
+    #[test]
+    fn each_format_dispatches_to_the_best_kernel_and_int8_is_scaled() {
+        let w: Vec<f32> = (0..OUT * IN).map(value).collect();
+        let x: Vec<f32> = (0..2 * IN).map(|i| value(i + 3)).collect();
+        let isa = features().isa();
+        let f32_rows = WeightRows::new(Values::F32(&w), OUT, IN).unwrap();
+        assert_eq!(
+            gemv(f32_rows, &x, 2).unwrap(),
+            product(&w, &x, OUT, IN, 2, isa)
+        );
+
+        let b: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
+        let bf16_rows = WeightRows::new(Values::Bf16(&b), OUT, IN).unwrap();
+        assert_eq!(
+            gemv(bf16_rows, &x, 2).unwrap(),
+            product(&b, &x, OUT, IN, 2, isa)
+        );
+
+        let q = Int8Matrix::quantize(f32_rows);
+        let mut dequantized = vec![0f32; OUT * IN];
+        q.rows().widen_rows(0, OUT, &mut dequantized);
+        let expected = reference(&dequantized, &x, OUT, IN, 2);
+        assert!(worst(&gemv(q.rows(), &x, 2).unwrap(), &expected) < 1e-5);
     }
 
     #[test]
     fn mismatched_or_empty_operands() {
         let w = vec![1f32; 6];
+        let rows = WeightRows::new(Values::F32(&w), 2, 3).unwrap();
         assert_eq!(
-            gemv(&w, &[1.0; 4], 2, 3, 1),
+            gemv(rows, &[1.0; 4], 1),
             Err(Error::Size {
                 operand: "input length",
                 needed: 3,
@@ -227,15 +355,13 @@ mod tests {
             })
         );
         assert!(matches!(
-            gemv(&w, &[1.0; 3], 3, 3, 1),
-            Err(Error::Size { needed: 9, .. })
-        ));
-        assert!(matches!(
-            gemv(&[], &[], usize::MAX, 2, 0),
+            WeightRows::new(Values::F32(&[]), usize::MAX, 2),
             Err(Error::TooLarge { .. })
         ));
-        assert_eq!(gemv(&w, &[], 2, 3, 0), Ok(Vec::new()));
-        assert_eq!(gemv(&[], &[], 0, 3, 0), Ok(Vec::new()));
-        assert_eq!(gemv(&[], &[], 2, 0, 1), Ok(vec![0.0, 0.0]));
+        assert_eq!(gemv(rows, &[], 0), Ok(Vec::new()));
+        let none = WeightRows::new(Values::F32(&[]), 0, 3).unwrap();
+        assert_eq!(gemv(none, &[], 0), Ok(Vec::new()));
+        let empty_rows = WeightRows::new(Values::F32(&[]), 2, 0).unwrap();
+        assert_eq!(gemv(empty_rows, &[], 1), Ok(vec![0.0, 0.0]));
     }
 }

@@ -4,7 +4,9 @@
 //! * [`cpu`]: what the CPU (and Linux) offer, detected once; every kernel dispatches on it.
 //! * [`multiversion!`]: a function body compiled once per instruction-set level and once
 //!   portably, the best level run, for loops the compiler vectorises by itself.
-//! * [`gemv`]: the parallel f32 matrix-vector product of a decoding step.
+//! * [`weights`]: weight matrices in f32, bf16 or int8 (with int8 quantisation).
+//! * [`matmul`]: `x·Wᵀ` for a weight in any of those formats, the models' linear layers.
+//! * [`gemv`]: the parallel matrix-vector product of a decoding step, which `matmul` calls.
 //! * [`vecmath`]: `exp`, `tanh` and the erf GELU, and loops over slices that apply them.
 //! * [`amx`]: f32-accurate matrix products on Intel AMX tiles (split bf16).
 //!
@@ -15,7 +17,9 @@ pub mod amx;
 pub mod cpu;
 mod error;
 pub mod gemv;
+pub mod matmul;
 mod multiversion;
 pub mod vecmath;
+pub mod weights;
 
 pub use error::Error;

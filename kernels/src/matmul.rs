@@ -1,0 +1,171 @@
+//! `y = x·Wᵀ` for any number of rows of `x` and a weight in any [`weights`](crate::weights)
+//! format: the one entry point of the models' linear layers on CPU.
+//!
+//! - Up to [`GEMV_ROWS`] rows (a decoding step, a few beams) go to [`gemv`](crate::gemv), which
+//!   streams the weight once in its own format.
+//! - More rows (a prefill) are compute-bound: the weight is widened to f32 a panel of rows at a
+//!   time, into one reused buffer of about [`PANEL_BYTES`], and each panel is multiplied by the
+//!   `gemm` crate's f32 kernels (AVX2/AVX-512, chosen at run time) on every thread. The widening
+//!   reads each weight once per product, a cost of `out·in` against the product's `rows·out·in`.
+
+use crate::error::{elements, exactly, Error};
+use crate::weights::{Values, WeightRows};
+
+/// Up to this many rows of `x`, the product is a matrix-vector product.
+pub const GEMV_ROWS: usize = 4;
+
+/// The f32 panel a bf16 or int8 weight is widened into for a prefill product.
+pub const PANEL_BYTES: usize = 4 << 20;
+
+/// `y = x·Wᵀ` with `x`: `rows × in_dim` and `y`: `rows × out_dim`, both row-major f32.
+pub fn matmul_t(w: WeightRows<'_>, x: &[f32], rows: usize) -> Result<Vec<f32>, Error> {
+    let (out_dim, in_dim) = (w.out_dim(), w.in_dim());
+    exactly("input length", elements("input", rows, in_dim)?, x.len())?;
+    if rows <= GEMV_ROWS {
+        return crate::gemv::gemv(w, x, rows);
+    }
+    let mut y = vec![0f32; elements("output", rows, out_dim)?];
+    if out_dim == 0 || in_dim == 0 {
+        return Ok(y);
+    }
+    if let Values::F32(values) = w.values() {
+        // SAFETY: `values` is out_dim × in_dim, `x` rows × in_dim, `y` rows × out_dim.
+        unsafe { panel_product(x, rows, in_dim, values, 0, out_dim, &mut y, out_dim) };
+        return Ok(y);
+    }
+    let panel_rows = (PANEL_BYTES / 4 / in_dim).clamp(16, out_dim);
+    let mut panel = vec![0f32; panel_rows * in_dim];
+    let mut first = 0;
+    while first < out_dim {
+        let count = panel_rows.min(out_dim - first);
+        w.widen_rows(first, count, &mut panel);
+        // SAFETY: the panel holds count × in_dim values; columns first..first + count of y exist.
+        unsafe { panel_product(x, rows, in_dim, &panel, first, count, &mut y, out_dim) };
+        first += count;
+    }
+    Ok(y)
+}
+
+/// `y[:, first..first + count] = x · panelᵀ`, with `panel` the rows `first..first + count` of the
+/// weight, row-major.
+///
+/// # Safety
+/// `x` holds `rows × in_dim` values, `panel` at least `count × in_dim`, `y` `rows × out_dim`, and
+/// `first + count <= out_dim`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel_product(
+    x: &[f32],
+    rows: usize,
+    in_dim: usize,
+    panel: &[f32],
+    first: usize,
+    count: usize,
+    y: &mut [f32],
+    out_dim: usize,
+) {
+    debug_assert!(x.len() >= rows * in_dim && panel.len() >= count * in_dim);
+    debug_assert!(first + count <= out_dim && y.len() >= rows * out_dim);
+    let threads = rayon::current_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // gemm computes dst = alpha·dst + beta·lhs·rhs; read_dst = false ignores alpha and dst.
+    // lhs = x (rows × in_dim, row-major), rhs = panelᵀ (in_dim × count: element (k, j) at
+    // j·in_dim + k), dst = the y columns of this panel (row stride out_dim).
+    // SAFETY: the strides address only the ranges the caller guarantees.
+    unsafe {
+        gemm::gemm(
+            rows,
+            count,
+            in_dim,
+            y.as_mut_ptr().add(first),
+            1,
+            out_dim as isize,
+            false,
+            x.as_ptr(),
+            1,
+            in_dim as isize,
+            panel.as_ptr(),
+            in_dim as isize,
+            1,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use half::bf16;
+
+    use super::*;
+    use crate::weights::Int8Matrix;
+
+    fn value(i: usize) -> f32 {
+        ((i * 7919 % 1013) as f32 / 1013.0) - 0.5
+    }
+
+    fn reference(w: &[f32], x: &[f32], out_dim: usize, in_dim: usize, rows: usize) -> Vec<f32> {
+        let mut y = vec![0f32; rows * out_dim];
+        for r in 0..rows {
+            for o in 0..out_dim {
+                y[r * out_dim + o] = (0..in_dim)
+                    .map(|i| f64::from(w[o * in_dim + i]) * f64::from(x[r * in_dim + i]))
+                    .sum::<f64>() as f32;
+            }
+        }
+        y
+    }
+
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
+    #[test]
+    fn every_format_matches_its_widened_weight_across_panels_and_row_counts() {
+        // in_dim large enough that a panel holds fewer rows than the weight: 3 panels + a tail.
+        let in_dim = PANEL_BYTES / 4 / 40 + 3;
+        let out_dim = 131;
+        let w: Vec<f32> = (0..out_dim * in_dim).map(value).collect();
+        let b: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
+        let f32_rows = WeightRows::new(Values::F32(&w), out_dim, in_dim).unwrap();
+        let bf16_rows = WeightRows::new(Values::Bf16(&b), out_dim, in_dim).unwrap();
+        let int8 = Int8Matrix::quantize(f32_rows);
+        for rows in [1, GEMV_ROWS, GEMV_ROWS + 1, 37] {
+            let x: Vec<f32> = (0..rows * in_dim).map(|i| value(i * 3 + 1)).collect();
+            for weight in [f32_rows, bf16_rows, int8.rows()] {
+                let mut wide = vec![0f32; out_dim * in_dim];
+                weight.widen_rows(0, out_dim, &mut wide);
+                let expected = reference(&wide, &x, out_dim, in_dim, rows);
+                let got = matmul_t(weight, &x, rows).unwrap();
+                // Sums of ~100k terms of |x·w| <= 0.25: f32 accumulation error well under 1e-2.
+                let diff = worst(&got, &expected);
+                assert!(diff < 1e-2, "{:?}, {rows} rows: {diff}", weight.values());
+            }
+        }
+    }
+
+    #[test]
+    fn small_products_are_exact_to_rounding() {
+        let (out_dim, in_dim, rows) = (9, 5, 7);
+        let w: Vec<f32> = (0..out_dim * in_dim).map(value).collect();
+        let x: Vec<f32> = (0..rows * in_dim).map(|i| value(i + 2)).collect();
+        let weight = WeightRows::new(Values::F32(&w), out_dim, in_dim).unwrap();
+        let got = matmul_t(weight, &x, rows).unwrap();
+        assert!(worst(&got, &reference(&w, &x, out_dim, in_dim, rows)) < 1e-6);
+        assert!(matches!(
+            matmul_t(weight, &x[1..], rows),
+            Err(Error::Size { .. })
+        ));
+    }
+}
