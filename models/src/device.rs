@@ -50,6 +50,39 @@ impl std::fmt::Display for ModelDType {
     }
 }
 
+/// How the decoder's weights are stored: as loaded (`--dtype`), or int8 with one scale per output
+/// row (weight-only: activations and accumulation stay in `--dtype` and f32). int8 halves a bf16
+/// decoder's bytes and so nearly halves the time of a decoding step; CPU only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantization {
+    #[default]
+    None,
+    Int8,
+}
+
+impl FromStr for Quantization {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(Self::None),
+            "int8" => Ok(Self::Int8),
+            other => Err(ModelError::InvalidInput(format!(
+                "unknown quantisation `{other}` (choose none or int8)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Quantization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::None => "none",
+            Self::Int8 => "int8",
+        })
+    }
+}
+
 /// `cpu`, `cuda`, `cuda:N` or `metal`; GPU devices need the matching cargo feature.
 pub fn parse_device(name: &str) -> Result<Device> {
     let unavailable = |what: &str, feature: &str| {

@@ -6,8 +6,9 @@
 
 use std::str::FromStr;
 
-use crate::ops::Linear;
 use candle_core::{DType, Device, Module, Tensor};
+
+use crate::linear::Linear;
 
 use crate::config::{LayerType, TextConfig};
 use crate::error::{ModelError, Result};
@@ -333,8 +334,11 @@ pub struct TextTrace {
 
 /// The Gemma 2 decoder with its KV cache.
 pub struct Gemma2 {
-    embed_tokens: Tensor,
-    lm_head: Option<Tensor>,
+    /// The embedding table, which is also the output head of tied checkpoints.
+    embed_tokens: Linear,
+    lm_head: Option<Linear>,
+    dtype: DType,
+    device: Device,
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     rotary: Rotary,
@@ -351,22 +355,30 @@ pub const FIRST_POSITION: usize = 1;
 
 impl Gemma2 {
     /// `vb` points at the decoder root (`language_model.model`); `lm_head` is `Some` only for
-    /// untied checkpoints.
+    /// untied checkpoints. The embedding table, the head and every layer's projections are
+    /// stored as `vb`'s quantisation says.
     pub fn new(
         cfg: &TextConfig,
         vb: &Loader,
         lm_head: Option<Tensor>,
         window_mode: WindowMode,
     ) -> Result<Self> {
-        let embed_tokens = vb
-            .pp("embed_tokens")
-            .get("weight", &[cfg.vocab_size, cfg.hidden_size])?;
+        let embed_tokens = vb.stored(Linear::new(
+            vb.pp("embed_tokens")
+                .get("weight", &[cfg.vocab_size, cfg.hidden_size])?,
+            None,
+        )?)?;
+        let lm_head = lm_head
+            .map(|head| vb.stored(Linear::new(head, None)?))
+            .transpose()?;
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| DecoderLayer::new(cfg, &vb.pp("layers").pp(i), cfg.layer_type(i)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             embed_tokens,
             lm_head,
+            dtype: vb.dtype(),
+            device: vb.device().clone(),
             layers,
             norm: RmsNorm::new(vb, "norm", cfg.hidden_size, cfg.rms_norm_eps)?,
             rotary: Rotary::new(cfg.head_dim, cfg.rope_theta()),
@@ -380,11 +392,11 @@ impl Gemma2 {
     }
 
     pub fn dtype(&self) -> DType {
-        self.embed_tokens.dtype()
+        self.dtype
     }
 
     pub fn device(&self) -> &Device {
-        self.embed_tokens.device()
+        &self.device
     }
 
     pub fn embed_dim(&self) -> usize {
@@ -392,7 +404,7 @@ impl Gemma2 {
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.embed_tokens.dim(0).unwrap_or(0)
+        self.embed_tokens.out_dim()
     }
 
     pub fn set_final_softcap(&mut self, cap: Option<f64>) {
@@ -417,7 +429,10 @@ impl Gemma2 {
     /// Raw (unscaled) token embeddings `[batch, t, hidden]`.
     pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let flat = self.embed_tokens.index_select(&ids.flatten_all()?, 0)?;
+        let flat = self
+            .embed_tokens
+            .rows(&ids.flatten_all()?, self.dtype)?
+            .to_device(&self.device)?;
         Ok(flat.reshape((b, t, self.hidden_size))?)
     }
 
@@ -489,7 +504,7 @@ impl Gemma2 {
     /// Logits in f32 for hidden states `[batch, t, hidden]`, with the final soft-cap when enabled.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        let mut logits = Linear::new(head.clone(), None).forward(hidden)?;
+        let mut logits = head.forward(hidden)?;
         if let Some(cap) = self.final_softcap {
             logits = crate::ops::soft_cap(&logits, cap)?;
         }

@@ -3,6 +3,7 @@
 //! The crate is organised one network per file, in the spirit of candle-transformers:
 //! - [`config`]: `config.json` in both the transformers 4.x and 5.x schemas, with HF defaults;
 //! - [`weights`]: memory-mapped (sharded) safetensors with both weight-name layouts and strict checks;
+//! - [`linear`]: linear layers over f32, bf16 or int8 weights, products by `raddraft-kernels`;
 //! - [`siglip`]: the SigLIP vision tower and the multimodal projector;
 //! - [`gemma2`]: the Gemma 2 decoder with soft-capping, prefix-LM mask, sliding window and KV cache;
 //! - [`paligemma2`]: the glue that merges image features into the prompt;
@@ -16,8 +17,8 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod gemma2;
-mod gemv;
 pub mod generation;
+pub mod linear;
 pub mod ops;
 pub mod paligemma2;
 pub mod preprocess;

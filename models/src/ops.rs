@@ -3,8 +3,6 @@
 //! - The tanh GELU and the soft-caps touch tens of millions of values per prefill; they run here
 //!   in parallel with vectorised `tanh` ([`raddraft_kernels::vecmath`]).
 //! - Softmax over the last dimension, rows in parallel with vectorised `exp`.
-//! - `Linear`, which sends decoding steps (a few rows) to the matrix-vector kernel
-//!   ([`raddraft_kernels::gemv`]).
 //!
 //! On GPUs every function falls back to candle's own kernels.
 
@@ -149,58 +147,6 @@ pub fn soft_cap(x: &Tensor, cap: f64) -> Result<Tensor> {
     }
 }
 
-/// A linear layer `y = x·Wᵀ + b` whose few-row case (decoding) multiplies the weight by the
-/// input instead, so the large `[out, in]` matrix is the contiguous, row-split operand: gemm
-/// then streams the weight at memory bandwidth on every thread.
-#[derive(Debug, Clone)]
-pub struct Linear {
-    weight: Tensor,
-    bias: Option<Tensor>,
-}
-
-/// Up to this many rows the weight-major product is used.
-const FEW_ROWS: usize = 4;
-
-impl Linear {
-    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
-        Self { weight, bias }
-    }
-
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
-    }
-}
-
-impl candle_core::Module for Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims();
-        let in_dim = *dims.last().unwrap_or(&0);
-        let rows = x.elem_count() / in_dim.max(1);
-        let out_dim = self.weight.dim(0)?;
-        let few_rows_f32 = rows <= FEW_ROWS
-            && x.device().is_cpu()
-            && x.dtype() == DType::F32
-            && self.weight.dtype() == DType::F32
-            && self.weight.is_contiguous();
-        let y = if few_rows_f32 {
-            let flat = x.reshape((rows, in_dim))?.contiguous()?;
-            let mut shape = dims.to_vec();
-            if let Some(last) = shape.last_mut() {
-                *last = out_dim;
-            }
-            self.weight
-                .apply_op2_no_bwd(&flat, &crate::gemv::Gemv)?
-                .reshape(shape)?
-        } else {
-            x.broadcast_matmul(&self.weight.t()?)?
-        };
-        match &self.bias {
-            Some(bias) => y.broadcast_add(bias),
-            None => Ok(y),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use candle_core::{DType, Device, Tensor};
@@ -232,23 +178,5 @@ mod tests {
             &xb.gelu().unwrap().to_dtype(DType::F32).unwrap(),
         );
         assert!(diff < 0.07, "{diff}");
-    }
-
-    #[test]
-    fn few_row_product_matches_matmul() {
-        use candle_core::Module;
-        let w = Tensor::randn(0f32, 1.0, (1000, 333), &Device::Cpu).unwrap();
-        let b = Tensor::randn(0f32, 1.0, 1000, &Device::Cpu).unwrap();
-        let linear = super::Linear::new(w.clone(), Some(b.clone()));
-        for rows in [1, 3, 7] {
-            let x = Tensor::randn(0f32, 1.0, (1, rows, 333), &Device::Cpu).unwrap();
-            let expected = x
-                .broadcast_matmul(&w.t().unwrap())
-                .unwrap()
-                .broadcast_add(&b)
-                .unwrap();
-            let diff = max_diff(&linear.forward(&x).unwrap(), &expected);
-            assert!(diff < 1e-4, "rows {rows}: {diff}");
-        }
     }
 }

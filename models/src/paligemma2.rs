@@ -66,6 +66,9 @@ pub struct ModelOptions {
     pub image_scaling: ImageScaling,
     /// `Some(None)` disables the final soft-cap, `Some(Some(c))` sets it; `None` keeps the config's.
     pub final_softcap: Option<Option<f64>>,
+    /// How the decoder's weights (layers, embedding table, head) are stored; the vision tower
+    /// and projector keep the model dtype.
+    pub quantization: crate::device::Quantization,
 }
 
 /// Intermediate tensors of a prefill, for parity tests.
@@ -97,7 +100,8 @@ impl PaliGemma2 {
     ) -> Result<Self> {
         let vision_vb = Loader::new(files, &VISION_ROOTS, dtype, device);
         let projector_vb = Loader::new(files, &PROJECTOR_ROOTS, dtype, device);
-        let text_vb = Loader::new(files, &TEXT_ROOTS, dtype, device);
+        let text_vb = Loader::new(files, &TEXT_ROOTS, dtype, device)
+            .with_quantization(options.quantization);
         let vision = VisionTower::new(
             &cfg.vision_config,
             cfg.projection_dim,

@@ -7,7 +7,7 @@
 use candle_core::{Module, Tensor};
 use candle_nn::LayerNorm;
 
-use crate::ops::Linear;
+use crate::linear::Linear;
 
 use crate::config::{Activation, VisionConfig};
 use crate::error::Result;

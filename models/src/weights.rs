@@ -348,6 +348,7 @@ pub struct Loader<'a> {
     prefixes: Vec<String>,
     dtype: DType,
     device: Device,
+    quantization: crate::device::Quantization,
 }
 
 impl<'a> Loader<'a> {
@@ -363,7 +364,20 @@ impl<'a> Loader<'a> {
             prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
             dtype,
             device: device.clone(),
+            quantization: crate::device::Quantization::None,
         }
+    }
+
+    /// The same view, whose [`linear`](Self::linear) layers are stored as `quantization` says.
+    pub fn with_quantization(self, quantization: crate::device::Quantization) -> Self {
+        Self {
+            quantization,
+            ..self
+        }
+    }
+
+    pub fn quantization(&self) -> crate::device::Quantization {
+        self.quantization
     }
 
     pub fn pp(&self, part: impl std::fmt::Display) -> Self {
@@ -435,7 +449,7 @@ impl<'a> Loader<'a> {
         in_dim: usize,
         out_dim: usize,
         bias: bool,
-    ) -> Result<crate::ops::Linear> {
+    ) -> Result<crate::linear::Linear> {
         let vb = self.pp(name);
         let weight = vb.get("weight", &[out_dim, in_dim])?;
         let bias = if bias {
@@ -443,7 +457,15 @@ impl<'a> Loader<'a> {
         } else {
             None
         };
-        Ok(crate::ops::Linear::new(weight, bias))
+        self.stored(crate::linear::Linear::new(weight, bias)?)
+    }
+
+    /// `layer` stored as the view's quantisation says.
+    pub fn stored(&self, layer: crate::linear::Linear) -> Result<crate::linear::Linear> {
+        Ok(match self.quantization {
+            crate::device::Quantization::None => layer,
+            crate::device::Quantization::Int8 => layer.quantized()?,
+        })
     }
 
     pub fn layer_norm(&self, name: &str, dim: usize, eps: f64) -> Result<candle_nn::LayerNorm> {
