@@ -24,7 +24,7 @@ mkdir -p "$(dirname "$OUT")"
 echo "# $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, threads=$THREADS, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)" >&2
 export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 for round in $(seq "$ROUNDS"); do
-  "$CARGO_TARGET_DIR/release/paligemma2" "$MODEL_DIR" f32 "$REPEATS" "$DECODE_STEPS" | tee -a "$OUT"
+  "$CARGO_TARGET_DIR/release/paligemma2" "$MODEL_DIR" f32 none "$REPEATS" "$DECODE_STEPS" | tee -a "$OUT"
   for dtype in f32 bf16; do
     "$REF_VENV/bin/python" bench/paligemma2/bench_transformers.py "$MODEL_DIR" --dtype $dtype \
       --threads "$THREADS" --repeats "$REPEATS" --decode-steps "$DECODE_STEPS" 2>/dev/null | tee -a "$OUT"

@@ -82,10 +82,13 @@ pub fn run(args: Args) -> Result<()> {
                 "prefill_s": outcome.timings.prefill_s,
                 "decode_s": outcome.timings.decode_s,
                 "decode_ms_per_token": outcome.timings.decode_ms_per_token,
+                "time_to_first_token_s": outcome.timings.time_to_first_token_s,
+                "tokens_per_s": outcome.timings.tokens_per_s,
             },
             "model": {
                 "dir": checkpoint.dir,
                 "dtype": checkpoint.dtype.to_string(),
+                "quantization": checkpoint.quantization.to_string(),
                 "image_size": checkpoint.preprocessing.size,
                 "warning": checkpoint.demo_warning(),
             },

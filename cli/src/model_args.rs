@@ -7,7 +7,7 @@ use clap::Args as ClapArgs;
 use raddraft_core::drafting::{DraftParams, DEFAULT_PROMPT_PREFIX};
 use raddraft_core::model_registry::{as_directory, load_checkpoint, resolve_model, ResolvedModel};
 use raddraft_ingest::Profile;
-use raddraft_models::device::{parse_device, ModelDType};
+use raddraft_models::device::{parse_device, ModelDType, Quantization};
 use raddraft_models::gemma2::WindowMode;
 use raddraft_models::paligemma2::{ImageScaling, ModelOptions};
 use raddraft_models::preprocess::ResizeFilter;
@@ -44,6 +44,10 @@ pub struct LoadArgs {
     /// Model dtype: f32 (reference precision), bf16 or f16.
     #[arg(long, default_value = "f32")]
     pub dtype: ModelDType,
+    /// Decoder weights: none (as --dtype) or int8 (one scale per output row; about half the
+    /// decoding time of bf16 on CPU, logits within the error stated in bench/RESULTS.md).
+    #[arg(long, default_value = "none")]
+    pub quant: Quantization,
     /// Device: cpu, cuda[:N] (build with --features cuda) or metal (--features metal).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -71,6 +75,7 @@ impl LoadArgs {
                 window_mode: self.window,
                 image_scaling: self.image_scaling,
                 final_softcap: self.no_final_softcap.then_some(None),
+                quantization: self.quant,
             },
             resize: self.resize,
         })

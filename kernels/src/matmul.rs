@@ -9,13 +9,35 @@
 //!   reads each weight once per product, a cost of `out·in` against the product's `rows·out·in`.
 
 use crate::error::{elements, exactly, Error};
-use crate::weights::{Values, WeightRows};
+use crate::weights::{Format, Values, WeightRows};
 
 /// Up to this many rows of `x`, the product is a matrix-vector product.
 pub const GEMV_ROWS: usize = 4;
 
 /// The f32 panel a bf16 or int8 weight is widened into for a prefill product.
 pub const PANEL_BYTES: usize = 4 << 20;
+
+/// Which code runs the products of a weight format on this CPU, for benchmark and log lines:
+/// the prefill's and the decoding step's.
+pub fn describe(format: Format) -> String {
+    let features = crate::cpu::features();
+    let gemm_level = match features.isa() {
+        crate::cpu::Isa::Avx512 => "AVX-512",
+        crate::cpu::Isa::Avx2Fma => "AVX2+FMA",
+        crate::cpu::Isa::Scalar => "portable",
+    };
+    let gemv_level = match (format, features.isa()) {
+        (Format::F32, crate::cpu::Isa::Avx512) => "AVX-512",
+        (_, crate::cpu::Isa::Scalar) => "portable",
+        _ => "AVX2+FMA",
+    };
+    let prefill = if format == Format::F32 {
+        format!("prefill gemm f32 ({gemm_level})")
+    } else {
+        format!("prefill {format} panels widened to f32, gemm f32 ({gemm_level})")
+    };
+    format!("{prefill}; decode gemv {format}→f32 in registers ({gemv_level})")
+}
 
 /// `y = x·Wᵀ` with `x`: `rows × in_dim` and `y`: `rows × out_dim`, both row-major f32.
 pub fn matmul_t(w: WeightRows<'_>, x: &[f32], rows: usize) -> Result<Vec<f32>, Error> {

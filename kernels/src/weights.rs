@@ -19,6 +19,24 @@ pub enum Values<'a> {
     Int8 { values: &'a [i8], scales: &'a [f32] },
 }
 
+/// The storage format of a weight matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    F32,
+    Bf16,
+    Int8,
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+            Self::Int8 => "int8",
+        })
+    }
+}
+
 /// A weight matrix whose sizes have been checked against its values.
 #[derive(Debug, Clone, Copy)]
 pub struct WeightRows<'a> {
@@ -150,6 +168,11 @@ impl Int8Matrix {
             out_dim: self.out_dim,
             in_dim: self.in_dim,
         }
+    }
+
+    /// Writes row `row` as f32 into `dst` (`in_dim` values).
+    pub fn widen_row(&self, row: usize, dst: &mut [f32]) {
+        self.rows().widen_rows(row, 1, dst);
     }
 
     /// Bytes held: the int8 values and the f32 scales.

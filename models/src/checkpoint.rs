@@ -130,6 +130,8 @@ pub struct Checkpoint {
     pub tokenizer: PromptTokenizer,
     pub preprocessing: ImagePreprocessing,
     pub dtype: ModelDType,
+    /// How the decoder's weights are stored (`--quant`).
+    pub quantization: crate::device::Quantization,
     pub load_s: f64,
 }
 
@@ -162,6 +164,7 @@ impl Checkpoint {
             tokenizer,
             preprocessing,
             dtype: options.dtype,
+            quantization: options.model.quantization,
             load_s: start.elapsed().as_secs_f64(),
         })
     }

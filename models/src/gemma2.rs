@@ -12,7 +12,8 @@ use crate::linear::Linear;
 
 use crate::config::{LayerType, TextConfig};
 use crate::error::{ModelError, Result};
-use crate::siglip::{activate, softmax_f32};
+use crate::attention::{attention, Scores};
+use crate::siglip::activate;
 use crate::weights::Loader;
 
 /// How sliding layers treat keys older than `sliding_window`.
@@ -201,25 +202,16 @@ impl Attention {
         let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
         let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
         let (k, v) = self.cache.append(&k, &v)?;
-        let keys = k.dim(2)?;
 
         // Grouped-query attention without copying K/V: the query heads served by one KV head
-        // (HF `repeat_kv` order) are stacked along the row axis.
+        // (HF `repeat_kv` order) share it.
         let group = self.heads / self.kv_heads;
-        let q = q.reshape((b, self.kv_heads, group * t, d))?;
-        let mut scores = (q.matmul(&k.t()?)? * self.scale)?;
-        if let Some(cap) = self.softcap {
-            scores = crate::ops::soft_cap(&scores, cap)?;
-        }
-        if let Some(mask) = mask {
-            scores = scores
-                .reshape((b, self.kv_heads, group, t, keys))?
-                .broadcast_add(mask)?
-                .reshape((b, self.kv_heads, group * t, keys))?;
-        }
-        let probs = softmax_f32(&scores)?;
-        let out = probs
-            .matmul(&v)?
+        let q = q.reshape((b, self.kv_heads, group, t, d))?;
+        let scores = Scores {
+            scale: self.scale,
+            softcap: self.softcap,
+        };
+        let out = attention(&q, &k, &v, scores, mask)?
             .reshape((b, self.heads, t, d))?
             .transpose(1, 2)?
             .reshape((b, t, self.heads * d))?;
@@ -405,6 +397,24 @@ impl Gemma2 {
 
     pub fn vocab_size(&self) -> usize {
         self.embed_tokens.out_dim()
+    }
+
+    /// Bytes of the decoder's weights as held (norm vectors included; the head once if tied).
+    pub fn weight_bytes(&self) -> usize {
+        let norm = self.hidden_size * 4;
+        let layer = |l: &DecoderLayer| {
+            let a = &l.self_attn;
+            let m = &l.mlp;
+            [&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &m.gate_proj, &m.up_proj, &m.down_proj]
+                .iter()
+                .map(|p| p.bytes())
+                .sum::<usize>()
+                + 4 * norm
+        };
+        self.embed_tokens.bytes()
+            + self.lm_head.as_ref().map_or(0, Linear::bytes)
+            + self.layers.iter().map(layer).sum::<usize>()
+            + norm
     }
 
     pub fn set_final_softcap(&mut self, cap: Option<f64>) {

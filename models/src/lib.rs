@@ -4,6 +4,7 @@
 //! - [`config`]: `config.json` in both the transformers 4.x and 5.x schemas, with HF defaults;
 //! - [`weights`]: memory-mapped (sharded) safetensors with both weight-name layouts and strict checks;
 //! - [`linear`]: linear layers over f32, bf16 or int8 weights, products by `raddraft-kernels`;
+//! - `attention`: attention in blocks of query rows, shared by both networks;
 //! - [`siglip`]: the SigLIP vision tower and the multimodal projector;
 //! - [`gemma2`]: the Gemma 2 decoder with soft-capping, prefix-LM mask, sliding window and KV cache;
 //! - [`paligemma2`]: the glue that merges image features into the prompt;
@@ -12,6 +13,7 @@
 //! - [`generation`]: greedy and beam decoding with streaming callbacks and log-probabilities;
 //! - [`checkpoint`]: one call that loads a checkpoint directory.
 
+mod attention;
 pub mod checkpoint;
 pub mod config;
 pub mod device;

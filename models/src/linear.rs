@@ -77,12 +77,17 @@ impl Linear {
         self.out_dim
     }
 
-    /// Bytes the weight occupies in memory.
+    /// Bytes the weight occupies in memory (without the bias).
     pub fn weight_bytes(&self) -> usize {
         match &self.weight {
-            Weight::Dense(t) => t.elem_count() * t.dtype().size_in_bytes(),
+            Weight::Dense(t) => tensor_bytes(t),
             Weight::Int8(q) => q.bytes(),
         }
+    }
+
+    /// Bytes of the weight and the bias.
+    pub fn bytes(&self) -> usize {
+        self.weight_bytes() + self.bias.as_ref().map_or(0, tensor_bytes)
     }
 
     /// Rows `ids` of the weight as a `[ids, in]` tensor of `dtype`: the embedding lookup of a
@@ -133,6 +138,11 @@ impl candle_core::Module for Linear {
             None => Ok(y),
         }
     }
+}
+
+/// Bytes of a tensor's elements.
+pub(crate) fn tensor_bytes(t: &Tensor) -> usize {
+    t.elem_count() * t.dtype().size_in_bytes()
 }
 
 /// Whether the kernels run this dense product: every CPU product of a bf16 weight, and the

@@ -152,6 +152,12 @@ impl PaliGemma2 {
         self.text.device()
     }
 
+    /// Bytes of all weights as held in memory: what a draft reads, and what peak memory is
+    /// measured against.
+    pub fn weight_bytes(&self) -> usize {
+        self.vision.weight_bytes() + self.text.weight_bytes()
+    }
+
     pub fn num_image_tokens(&self) -> usize {
         self.num_image_tokens
     }

@@ -7,6 +7,7 @@
 use candle_core::{Module, Tensor};
 use candle_nn::LayerNorm;
 
+use crate::attention::{attention, Scores};
 use crate::linear::Linear;
 
 use crate::config::{Activation, VisionConfig};
@@ -18,12 +19,6 @@ pub(crate) fn activate(x: &Tensor, act: Activation) -> candle_core::Result<Tenso
         Activation::GeluTanh => crate::ops::gelu_tanh(x),
         Activation::GeluErf => x.gelu_erf(),
     }
-}
-
-/// Softmax over the last dimension computed in f32 and cast back (HF `softmax(dtype=float32)`).
-pub(crate) fn softmax_f32(scores: &Tensor) -> candle_core::Result<Tensor> {
-    let dtype = scores.dtype();
-    crate::ops::softmax_last_dim_f32(scores)?.to_dtype(dtype)
 }
 
 struct PatchEmbedding {
@@ -101,12 +96,17 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let q = split(self.q_proj.forward(x)?)?;
+        let q = split(self.q_proj.forward(x)?)?.unsqueeze(2)?;
         let k = split(self.k_proj.forward(x)?)?;
         let v = split(self.v_proj.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? * self.scale)?;
-        let probs = softmax_f32(&scores)?;
-        let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let scores = Scores {
+            scale: self.scale,
+            softcap: None,
+        };
+        let out = attention(&q, &k, &v, scores, None)?
+            .squeeze(2)?
+            .transpose(1, 2)?
+            .reshape((b, t, d))?;
         Ok(self.out_proj.forward(&out)?)
     }
 }
@@ -178,6 +178,28 @@ impl VisionTower {
             post_layernorm: vb.layer_norm("post_layernorm", cfg.hidden_size, cfg.layer_norm_eps)?,
             projector: projector.linear("linear", cfg.hidden_size, projection_dim, true)?,
         })
+    }
+
+    /// Bytes of the tower's and the projector's weights as held.
+    pub fn weight_bytes(&self) -> usize {
+        use crate::linear::tensor_bytes;
+        let norm = |n: &LayerNorm| tensor_bytes(n.weight()) + n.bias().map_or(0, tensor_bytes);
+        let e = &self.embeddings;
+        let layer = |l: &EncoderLayer| {
+            let a = &l.self_attn;
+            [&a.q_proj, &a.k_proj, &a.v_proj, &a.out_proj, &l.fc1, &l.fc2]
+                .iter()
+                .map(|p| p.bytes())
+                .sum::<usize>()
+                + norm(&l.layer_norm1)
+                + norm(&l.layer_norm2)
+        };
+        tensor_bytes(&e.weight)
+            + tensor_bytes(&e.bias)
+            + tensor_bytes(&e.position)
+            + self.layers.iter().map(layer).sum::<usize>()
+            + norm(&self.post_layernorm)
+            + self.projector.bytes()
     }
 
     /// `pixels`: `[batch, 3, S, S]` in the model dtype. Returns the projector output

@@ -150,6 +150,8 @@ pub struct DraftFinished {
     pub study: i64,
     pub status: &'static str,
     pub version: ReportVersionDto,
+    /// Time to first token, tokens/s and the phases, for the draft panel.
+    pub timings: raddraft_core::drafting::DraftTimings,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -306,11 +306,24 @@ export interface DraftToken {
   logprob: number;
   max_new_tokens: number;
 }
+/** The drafting pipeline's own timings of one draft. */
+export interface DraftTimings {
+  preprocess_s: number;
+  prefill_s: number;
+  decode_s: number;
+  decode_ms_per_token: number;
+  /** From the start of the draft to its first generated token. */
+  time_to_first_token_s: number;
+  /** Generated tokens per second after the first; 0 with fewer than two tokens. */
+  tokens_per_s: number;
+  total_s: number;
+}
 export interface DraftFinished {
   job: number;
   study: number;
   status: 'completed' | 'cancelled';
   version: ReportVersion;
+  timings: DraftTimings;
 }
 export interface DraftFailed {
   job: number;

@@ -133,6 +133,9 @@ function emit(event, payload) {
   return window.__TAURI_INTERNALS__.invoke('plugin:event|emit', { event, payload });
 }
 
+/** The pipeline's timings of a finished mock draft (the shell sends DraftTimings). */
+const TIMINGS = { preprocess_s: 0.1, prefill_s: 1.2, decode_s: 2.0, decode_ms_per_token: 80, time_to_first_token_s: 1.4, tokens_per_s: 12.5, total_s: 3.4 };
+
 function runDraft(job, studyId, maxNewTokens) {
   const text = `FINDINGS: ${DRAFT_FINDINGS.join(' ')} IMPRESSION: ${DRAFT_IMPRESSION.join(' ')}`;
   const pieces = text.split(/(?<= )/);
@@ -140,7 +143,7 @@ function runDraft(job, studyId, maxNewTokens) {
   emit('draft://started', { job, study: studyId });
   const tick = () => {
     if (store.jobs[job] === 'cancelled') {
-      emit('draft://finished', { job, study: studyId, status: 'cancelled', version: latest(studyId) });
+      emit('draft://finished', { job, study: studyId, status: 'cancelled', version: latest(studyId), timings: TIMINGS });
       return;
     }
     if (index < pieces.length) {
@@ -151,7 +154,7 @@ function runDraft(job, studyId, maxNewTokens) {
     }
     const version = { ...draftVersion(store.versions[studyId].length + 1, 50 + job) };
     addVersion(studyId, version.findings, version.impression, version.provenance, version.author, version.draft_id);
-    emit('draft://finished', { job, study: studyId, status: 'completed', version: latest(studyId) });
+    emit('draft://finished', { job, study: studyId, status: 'completed', version: latest(studyId), timings: TIMINGS });
   };
   setTimeout(tick, 30);
 }

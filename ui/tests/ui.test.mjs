@@ -355,9 +355,13 @@ test('draft streams with progress, AI text is marked, edit → sign → read-onl
       study: 1,
       options: { model: 'demo', indication: 'Cough for two weeks', maxNewTokens: 128, dtype: 'f32', profile: 'mimic-cxr-jpg' },
     });
+    await page.getByTestId('draft-live-speed').waitFor();
+    assert.match(await page.getByTestId('draft-live-speed').innerText(), /^first token after \d+\.\d s/);
     await page.getByRole('textbox', { name: 'FINDINGS' }).waitFor();
     await page.getByTestId('ai-banner').waitFor();
     assert.equal(await page.getByTestId('ai-banner').innerText(), 'AI-generated draft: requires radiologist review');
+    // The finished draft shows the pipeline's own figures, not the panel's estimate.
+    assert.equal(await page.getByTestId('draft-speed').innerText(), 'Last draft: first token after 1.4 s · 12.5 tokens/s');
 
     // Byte offsets from the shell (the dash is 3 bytes) land on the right sentences.
     assert.deepEqual(await marks(page, 'findings'), [

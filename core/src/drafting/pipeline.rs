@@ -125,6 +125,14 @@ pub struct DraftTimings {
     /// Decoding time per generated token after the first, in milliseconds.
     #[serde(default)]
     pub decode_ms_per_token: f64,
+    /// From the start of the draft to its first generated token: what the radiologist waits
+    /// before text appears (reading, preprocessing, the vision tower and the prefill).
+    #[serde(default)]
+    pub time_to_first_token_s: f64,
+    /// Generated tokens per second after the first (`1000 / decode_ms_per_token`); 0 when fewer
+    /// than two tokens were generated.
+    #[serde(default)]
+    pub tokens_per_s: f64,
     pub total_s: f64,
 }
 
@@ -252,7 +260,9 @@ impl DraftPipeline {
 
         let tokenizer = &checkpoint.tokenizer;
         let mut generated: Vec<u32> = Vec::new();
+        let mut first_token_s = None;
         let mut on_token = |event: TokenEvent| {
+            first_token_s.get_or_insert_with(|| start.elapsed().as_secs_f64());
             generated.push(event.id);
             observer.token(StreamedToken {
                 index: event.index,
@@ -294,6 +304,10 @@ impl DraftPipeline {
         outcome.timings.prefill_s = generation.timings.prefill_s;
         outcome.timings.decode_s = generation.timings.decode_s;
         outcome.timings.decode_ms_per_token = generation.timings.decode_ms_per_token;
+        outcome.timings.time_to_first_token_s = first_token_s.unwrap_or_default();
+        if generation.timings.decode_ms_per_token > 0.0 {
+            outcome.timings.tokens_per_s = 1000.0 / generation.timings.decode_ms_per_token;
+        }
         outcome.timings.total_s = start.elapsed().as_secs_f64();
         Ok(outcome)
     }

@@ -68,6 +68,8 @@ pub struct ModelInfo {
     pub dir: PathBuf,
     pub image_size: usize,
     pub dtype: String,
+    /// `none` or `int8` (the decoder's weights).
+    pub quantization: String,
     pub demo_warning: Option<String>,
 }
 
@@ -86,6 +88,7 @@ impl DraftService {
             dir: checkpoint.dir.clone(),
             image_size: checkpoint.preprocessing.size,
             dtype: checkpoint.dtype.to_string(),
+            quantization: checkpoint.quantization.to_string(),
             demo_warning: checkpoint.demo_warning().map(str::to_string),
         };
         let (tx, rx) = mpsc::channel::<Job>();

@@ -261,6 +261,7 @@ impl DraftRun {
             study: self.study,
             status,
             version,
+            timings: outcome.timings,
         })
     }
 }
