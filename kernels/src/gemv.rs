@@ -228,7 +228,25 @@ mod x86 {
     pub(super) unsafe fn dot4_avx2<E: Lanes8>(w: [&[E]; 4], x: &[f32]) -> [f32; 4] {
         let n = w.iter().map(|r| r.len()).fold(x.len(), usize::min);
         let mut acc = [_mm256_setzero_ps(); 4];
+        // Two accumulators per row: one chain per row would wait out the FMA latency on every
+        // step, which widened (cheap to read) rows cannot hide.
+        let mut second = [_mm256_setzero_ps(); 4];
         let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: i + 16 <= n, the length of `x` and of every weight row.
+            unsafe {
+                let x0 = _mm256_loadu_ps(x.as_ptr().add(i));
+                let x1 = _mm256_loadu_ps(x.as_ptr().add(i + 8));
+                for ((a, b), row) in acc.iter_mut().zip(second.iter_mut()).zip(&w) {
+                    *a = _mm256_fmadd_ps(E::load8(row.as_ptr().add(i)), x0, *a);
+                    *b = _mm256_fmadd_ps(E::load8(row.as_ptr().add(i + 8)), x1, *b);
+                }
+            }
+            i += 16;
+        }
+        for (a, b) in acc.iter_mut().zip(second) {
+            *a = _mm256_add_ps(*a, b);
+        }
         while i + 8 <= n {
             // SAFETY: i + 8 <= n, the length of `x` and of every weight row.
             unsafe {
