@@ -53,6 +53,8 @@ for round in $(seq "$ROUNDS"); do
         raddraft-f32) "$CARGO_TARGET_DIR/release/paligemma2" "$dir" f32 none 1 "$DECODE_STEPS" ;;
         raddraft-bf16) "$CARGO_TARGET_DIR/release/paligemma2" "$dir" bf16 none 1 "$DECODE_STEPS" ;;
         raddraft-int8) "$CARGO_TARGET_DIR/release/paligemma2" "$dir" bf16 int8 1 "$DECODE_STEPS" ;;
+        # transformers' bf16 activations (--bf16-activations), not in the default set.
+        raddraft-bf16-act) BENCH_BF16_ACTIVATIONS=1 "$CARGO_TARGET_DIR/release/paligemma2" "$dir" bf16 none 1 "$DECODE_STEPS" ;;
         transformers-f32 | transformers-bf16)
           "$REF_VENV/bin/python" bench/paligemma2/bench_transformers.py "$dir" --dtype "${impl#transformers-}" \
             --threads "$THREADS" --repeats 1 --decode-steps "$DECODE_STEPS" --no-vision 2>/dev/null ;;

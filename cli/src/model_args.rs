@@ -48,6 +48,10 @@ pub struct LoadArgs {
     /// decoding time of bf16 on CPU, logits within the error stated in bench/RESULTS.md).
     #[arg(long, default_value = "none")]
     pub quant: Quantization,
+    /// With --dtype bf16 on CPU, round activations to bf16 between operations as transformers
+    /// does (slower). By default only the weight matrices are bf16 and activations stay f32.
+    #[arg(long)]
+    pub bf16_activations: bool,
     /// Device: cpu, cuda[:N] (build with --features cuda) or metal (--features metal).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -76,6 +80,7 @@ impl LoadArgs {
                 image_scaling: self.image_scaling,
                 final_softcap: self.no_final_softcap.then_some(None),
                 quantization: self.quant,
+                bf16_activations: self.bf16_activations,
             },
             resize: self.resize,
         })

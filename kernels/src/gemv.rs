@@ -321,9 +321,9 @@ mod tests {
     }
 
     // 133 output rows: 2 full tasks + a ragged one, ending in a non-multiple of 4;
-    // 37 inputs: two 16-lane vectors and a 5-value tail.
+    // 45 inputs: two 16-value steps, one 8-value step and a 5-value tail.
     const OUT: usize = 133;
-    const IN: usize = 37;
+    const IN: usize = 45;
 
     #[test]
     fn every_kernel_matches_a_plain_product_on_ragged_sizes() {

@@ -16,7 +16,10 @@ pub enum Values<'a> {
     F32(&'a [f32]),
     Bf16(&'a [bf16]),
     /// `value = scales[row] · values[row, col]`.
-    Int8 { values: &'a [i8], scales: &'a [f32] },
+    Int8 {
+        values: &'a [i8],
+        scales: &'a [f32],
+    },
 }
 
 /// The storage format of a weight matrix.
@@ -227,7 +230,10 @@ mod tests {
             let max = original.iter().fold(0f32, |m, v| m.max(v.abs()));
             assert_eq!(q.scales[row], max / 127.0);
             for (a, b) in original.iter().zip(&back[row * in_dim..(row + 1) * in_dim]) {
-                assert!((a - b).abs() <= max / 127.0 * 0.5 * 1.0001, "row {row}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= max / 127.0 * 0.5 * 1.0001,
+                    "row {row}: {a} vs {b}"
+                );
             }
             let largest = back[row * in_dim..(row + 1) * in_dim]
                 .iter()

@@ -10,9 +10,9 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use crate::linear::Linear;
 
+use crate::attention::{attention, Scores};
 use crate::config::{LayerType, TextConfig};
 use crate::error::{ModelError, Result};
-use crate::attention::{attention, Scores};
 use crate::siglip::activate;
 use crate::weights::Loader;
 
@@ -357,7 +357,7 @@ impl Gemma2 {
     ) -> Result<Self> {
         let embed_tokens = vb.stored(Linear::new(
             vb.pp("embed_tokens")
-                .get("weight", &[cfg.vocab_size, cfg.hidden_size])?,
+                .matrix("weight", &[cfg.vocab_size, cfg.hidden_size])?,
             None,
         )?)?;
         let lm_head = lm_head
@@ -405,10 +405,18 @@ impl Gemma2 {
         let layer = |l: &DecoderLayer| {
             let a = &l.self_attn;
             let m = &l.mlp;
-            [&a.q_proj, &a.k_proj, &a.v_proj, &a.o_proj, &m.gate_proj, &m.up_proj, &m.down_proj]
-                .iter()
-                .map(|p| p.bytes())
-                .sum::<usize>()
+            [
+                &a.q_proj,
+                &a.k_proj,
+                &a.v_proj,
+                &a.o_proj,
+                &m.gate_proj,
+                &m.up_proj,
+                &m.down_proj,
+            ]
+            .iter()
+            .map(|p| p.bytes())
+            .sum::<usize>()
                 + 4 * norm
         };
         self.embed_tokens.bytes()

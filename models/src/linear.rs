@@ -101,7 +101,10 @@ impl Linear {
                 for (dst, &id) in out.chunks_exact_mut(self.in_dim.max(1)).zip(&ids) {
                     let id = id as usize;
                     if id >= self.out_dim {
-                        candle_core::bail!("token id {id} is outside the {}-row table", self.out_dim)
+                        candle_core::bail!(
+                            "token id {id} is outside the {}-row table",
+                            self.out_dim
+                        )
                     }
                     q.widen_row(id, dst);
                 }
@@ -120,7 +123,11 @@ impl candle_core::Module for Linear {
         if let Some(last) = out_shape.last_mut() {
             *last = self.out_dim;
         }
-        let flat = || x.reshape((rows, self.in_dim))?.to_dtype(DType::F32)?.contiguous();
+        let flat = || {
+            x.reshape((rows, self.in_dim))?
+                .to_dtype(DType::F32)?
+                .contiguous()
+        };
         let y = match &self.weight {
             Weight::Int8(q) => flat()?
                 .apply_op1_no_bwd(&Int8Product(q))?
@@ -278,7 +285,10 @@ mod tests {
                 .broadcast_div(&((expected_bf16.abs().unwrap() / 128.0).unwrap() + 1e-3).unwrap())
                 .unwrap();
             let worst = max_diff(&ulps, &ulps.zeros_like().unwrap());
-            assert!(worst <= 1.0, "bf16, rows {rows}: {worst} units in the last place");
+            assert!(
+                worst <= 1.0,
+                "bf16, rows {rows}: {worst} units in the last place"
+            );
 
             // int8: the product of the dequantised weight (whose error the kernels' tests bound).
             let expected_int8 = reference(&x, &dequantized, &b);

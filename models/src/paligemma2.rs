@@ -69,6 +69,11 @@ pub struct ModelOptions {
     /// How the decoder's weights (layers, embedding table, head) are stored; the vision tower
     /// and projector keep the model dtype.
     pub quantization: crate::device::Quantization,
+    /// With bf16 weights on CPU, round activations to bf16 between operations as transformers
+    /// does. Off by default: activations stay f32 and only the weight matrices are bf16, which
+    /// is closer to f32 and faster, because candle's CPU operations on bf16 tensors (attention
+    /// over the KV cache, norms, soft-caps) widen their operands to f32 on every call.
+    pub bf16_activations: bool,
 }
 
 /// Intermediate tensors of a prefill, for parity tests.
@@ -98,10 +103,18 @@ impl PaliGemma2 {
         device: &Device,
         options: ModelOptions,
     ) -> Result<Self> {
-        let vision_vb = Loader::new(files, &VISION_ROOTS, dtype, device);
-        let projector_vb = Loader::new(files, &PROJECTOR_ROOTS, dtype, device);
-        let text_vb = Loader::new(files, &TEXT_ROOTS, dtype, device)
-            .with_quantization(options.quantization);
+        let matrix_dtype = dtype;
+        let dtype = if dtype == DType::BF16 && device.is_cpu() && !options.bf16_activations {
+            DType::F32
+        } else {
+            dtype
+        };
+        let loader = |roots: &[&str]| {
+            Loader::new(files, roots, dtype, device).with_matrix_dtype(matrix_dtype)
+        };
+        let vision_vb = loader(&VISION_ROOTS);
+        let projector_vb = loader(&PROJECTOR_ROOTS);
+        let text_vb = loader(&TEXT_ROOTS).with_quantization(options.quantization);
         let vision = VisionTower::new(
             &cfg.vision_config,
             cfg.projection_dim,
@@ -112,7 +125,7 @@ impl PaliGemma2 {
         let lm_head = if tc.tie_word_embeddings {
             None
         } else {
-            let root = Loader::new(files, &[""], dtype, device);
+            let root = loader(&[""]);
             let name = LM_HEAD_NAMES
                 .iter()
                 .find(|n| files.contains(n))
@@ -120,7 +133,7 @@ impl PaliGemma2 {
                     name: LM_HEAD_NAMES[0].into(),
                     tried: LM_HEAD_NAMES.join(", "),
                 })?;
-            Some(root.get(name, &[tc.vocab_size, tc.hidden_size])?)
+            Some(root.matrix(name, &[tc.vocab_size, tc.hidden_size])?)
         };
         let mut text = Gemma2::new(tc, &text_vb, lm_head, options.window_mode)?;
         if let Some(cap) = options.final_softcap {

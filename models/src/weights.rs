@@ -347,6 +347,8 @@ pub struct Loader<'a> {
     files: &'a SafetensorsFiles,
     prefixes: Vec<String>,
     dtype: DType,
+    /// The dtype of weight matrices (linear layers, embedding tables); `dtype` otherwise.
+    matrix_dtype: DType,
     device: Device,
     quantization: crate::device::Quantization,
 }
@@ -363,9 +365,24 @@ impl<'a> Loader<'a> {
             files,
             prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
             dtype,
+            matrix_dtype: dtype,
             device: device.clone(),
             quantization: crate::device::Quantization::None,
         }
+    }
+
+    /// The same view, whose weight matrices ([`linear`](Self::linear),
+    /// [`matrix`](Self::matrix)) load as `dtype` while everything else keeps the view's dtype.
+    pub fn with_matrix_dtype(self, matrix_dtype: DType) -> Self {
+        Self {
+            matrix_dtype,
+            ..self
+        }
+    }
+
+    /// Loads the weight matrix `name` in the matrix dtype.
+    pub fn matrix(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        self.get_as(name, shape, self.matrix_dtype)
     }
 
     /// The same view, whose [`linear`](Self::linear) layers are stored as `quantization` says.
@@ -451,7 +468,7 @@ impl<'a> Loader<'a> {
         bias: bool,
     ) -> Result<crate::linear::Linear> {
         let vb = self.pp(name);
-        let weight = vb.get("weight", &[out_dim, in_dim])?;
+        let weight = vb.matrix("weight", &[out_dim, in_dim])?;
         let bias = if bias {
             Some(vb.get("bias", &[out_dim])?)
         } else {

@@ -340,15 +340,24 @@ const REDUCED_PRECISION_TOLERANCE: [(ModelDType, f32); 2] =
 
 #[test]
 fn reduced_precision_stays_within_documented_tolerance() {
-    for (dtype, tolerance) in REDUCED_PRECISION_TOLERANCE {
+    // bf16 twice: weights only (the CPU default) and with transformers' bf16 activations.
+    let runs = REDUCED_PRECISION_TOLERANCE
+        .into_iter()
+        .map(|(dtype, tolerance)| (dtype, false, tolerance))
+        .chain([(ModelDType::Bf16, true, REDUCED_PRECISION_TOLERANCE[0].1)]);
+    for (dtype, bf16_activations, tolerance) in runs {
         for name in ["tiny-v4-hub", "tiny-v5-sharded"] {
             let fx = Fixture::load(name);
-            let mut checkpoint = fx.load_checkpoint(dtype, ModelOptions::default());
+            let options = ModelOptions {
+                bf16_activations,
+                ..ModelOptions::default()
+            };
+            let mut checkpoint = fx.load_checkpoint(dtype, options);
             let prefix = fx.ids("input_ids");
             let pixels = fx.pixel_values();
             let last = checkpoint.model.prefill(&prefix, &pixels, None).unwrap();
             assert_close(
-                &format!("{name} {dtype} prefill_logits"),
+                &format!("{name} {dtype} (bf16 activations: {bf16_activations}) prefill_logits"),
                 &last,
                 fx.tensor("prefill_logits"),
                 tolerance,
@@ -361,7 +370,7 @@ fn reduced_precision_stays_within_documented_tolerance() {
                 &pixels,
             );
             assert_close(
-                &format!("{name} {dtype} teacher-forced logits"),
+                &format!("{name} {dtype} (bf16 activations: {bf16_activations}) teacher-forced"),
                 &tail,
                 fx.tensor("nocache_logits"),
                 tolerance,
@@ -406,7 +415,10 @@ fn int8_decoder_keeps_greedy_ids_within_documented_logit_error() {
             "{name}: int8 logit error {worst:e} > {INT8_TOLERANCE:e}"
         );
         // Quantisation really happened: the logits are not the f32 ones.
-        assert!(worst > F32_TOLERANCE, "{name}: int8 logits equal f32 ({worst:e})");
+        assert!(
+            worst > F32_TOLERANCE,
+            "{name}: int8 logits equal f32 ({worst:e})"
+        );
     }
 }
 

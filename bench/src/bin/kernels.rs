@@ -24,10 +24,7 @@ fn main() -> anyhow::Result<()> {
     let value = |i: usize| ((i * 7919 % 1013) as f32 / 1013.0 - 0.5) * 0.02;
     let mut out = serde_json::Map::new();
     out.insert("impl".into(), "raddraft-kernels".into());
-    out.insert(
-        "threads".into(),
-        rayon::current_num_threads().into(),
-    );
+    out.insert("threads".into(), rayon::current_num_threads().into());
     out.insert(
         "features".into(),
         format!("{:?}", raddraft_kernels::cpu::features()).into(),
@@ -58,7 +55,9 @@ fn main() -> anyhow::Result<()> {
 
     let (vocab, hidden) = (257_216, 2_304);
     let x: Vec<f32> = (0..hidden).map(value).collect();
-    let head: Vec<bf16> = (0..vocab * hidden).map(|i| bf16::from_f32(value(i))).collect();
+    let head: Vec<bf16> = (0..vocab * hidden)
+        .map(|i| bf16::from_f32(value(i)))
+        .collect();
     let bf16_head = WeightRows::new(Values::Bf16(&head), vocab, hidden)?;
     let int8_head = Int8Matrix::quantize(bf16_head);
     for (format, rows, bytes) in [
@@ -76,8 +75,12 @@ fn main() -> anyhow::Result<()> {
     drop((head, int8_head));
     let head: Vec<f32> = (0..vocab * hidden).map(value).collect();
     let seconds = best_of(|| {
-        matmul_t(WeightRows::new(Values::F32(&head), vocab, hidden).expect("sizes"), &x, 1)
-            .expect("sizes match");
+        matmul_t(
+            WeightRows::new(Values::F32(&head), vocab, hidden).expect("sizes"),
+            &x,
+            1,
+        )
+        .expect("sizes match");
     });
     out.insert(
         "gemv_f32_head_gbs".into(),

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use candle_core::{DType, Device, Tensor};
-use raddraft_models::config::PaliGemma2Config;
 use raddraft_kernels::weights::Format;
+use raddraft_models::config::PaliGemma2Config;
 use raddraft_models::device::{ModelDType, Quantization};
 use raddraft_models::generation::argmax_with_logprob;
 use raddraft_models::paligemma2::{ModelOptions, PaliGemma2};
@@ -77,6 +77,8 @@ fn main() -> Result<()> {
     let device = raddraft_models::device::parse_device(
         &std::env::var("BENCH_DEVICE").unwrap_or_else(|_| "cpu".into()),
     )?;
+    // BENCH_BF16_ACTIVATIONS=1: transformers' bf16 activations (`--bf16-activations`).
+    let bf16_activations = std::env::var("BENCH_BF16_ACTIVATIONS").is_ok_and(|v| v == "1");
     let start = Instant::now();
     let config = PaliGemma2Config::from_file(&dir.join("config.json"))?;
     let files = SafetensorsFiles::open_dir(&dir)?;
@@ -87,6 +89,7 @@ fn main() -> Result<()> {
         &device,
         ModelOptions {
             quantization,
+            bf16_activations,
             ..ModelOptions::default()
         },
     )?;
@@ -137,6 +140,7 @@ fn main() -> Result<()> {
             "impl": "raddraft",
             "dtype": dtype.to_string(),
             "quant": quantization.to_string(),
+            "activations": model.dtype().as_str(),
             "cpu": cpu_model(),
             "device": format!("{device:?}"),
             "kernels": raddraft_kernels::matmul::describe(decoder_format),
