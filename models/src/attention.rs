@@ -75,7 +75,7 @@ fn softmax_f32(scores: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{DType, Device, Tensor, D};
+    use candle_core::{Device, Tensor, D};
 
     use super::*;
 
@@ -102,6 +102,12 @@ mod tests {
             .matmul(v)
             .unwrap()
             .reshape((b, kv_heads, group, t, d))
+            .unwrap()
+    }
+
+    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
             .unwrap()
     }
 
@@ -134,18 +140,7 @@ mod tests {
         };
         let expected = eager(&q, &k, &v, scores, Some(&mask));
         let got = attention(&q, &k, &v, scores, Some(&mask)).unwrap();
-        let diff = (got - &expected)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&got, &expected);
         assert!(diff < 1e-5, "{diff}");
 
         let plain = Scores {
@@ -154,16 +149,7 @@ mod tests {
         };
         let expected = eager(&q, &k, &v, plain, None);
         let got = attention(&q, &k, &v, plain, None).unwrap();
-        let diff = (got - expected)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&got, &expected);
         assert!(diff < 1e-5, "{diff}");
     }
 }

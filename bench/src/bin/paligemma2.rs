@@ -24,24 +24,13 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn peak_rss_mb() -> f64 {
+/// A memory figure of this process from /proc/self/status (`VmHWM`: peak RSS, `VmRSS`: now),
+/// in MiB.
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|kb| kb.parse::<f64>().ok())
@@ -95,7 +84,7 @@ fn main() -> Result<()> {
     )?;
     drop(files);
     let load_s = start.elapsed().as_secs_f64();
-    let rss_after_load_mb = rss_mb();
+    let rss_after_load_mb = status_mb("VmRSS:");
     let weights_mb = model.weight_bytes() as f64 / (1024.0 * 1024.0);
 
     let size = config.vision_config.image_size;
@@ -133,7 +122,7 @@ fn main() -> Result<()> {
         (_, ModelDType::Bf16) => Format::Bf16,
         _ => Format::F32,
     };
-    let peak = peak_rss_mb();
+    let peak = status_mb("VmHWM:");
     println!(
         "{}",
         serde_json::json!({
