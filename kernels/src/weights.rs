@@ -187,14 +187,14 @@ impl Int8Matrix {
 /// Quantises one row into `q` and returns its scale (0 for an all-zero row).
 fn quantize_row(row: &[f32], q: &mut [i8]) -> f32 {
     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-    if max == 0.0 || !max.is_finite() || row.iter().any(|v| v.is_nan()) {
+    if row.iter().any(|v| v.is_nan()) || max.is_infinite() {
         // A NaN or infinite scale makes the row's products NaN, as the f32 product would be.
         q.fill(0);
-        return if max == 0.0 && !row.iter().any(|v| v.is_nan()) {
-            0.0
-        } else {
-            f32::NAN
-        };
+        return f32::NAN;
+    }
+    if max == 0.0 {
+        q.fill(0);
+        return 0.0;
     }
     let scale = max / 127.0;
     let inverse = 127.0 / max;

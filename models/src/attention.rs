@@ -78,6 +78,7 @@ mod tests {
     use candle_core::{Device, Tensor, D};
 
     use super::*;
+    use crate::test_support::max_abs_diff;
 
     /// The eager formula on whole matrices, as the models computed it before blocking.
     fn eager(q: &Tensor, k: &Tensor, v: &Tensor, scores: Scores, mask: Option<&Tensor>) -> Tensor {
@@ -102,12 +103,6 @@ mod tests {
             .matmul(v)
             .unwrap()
             .reshape((b, kv_heads, group, t, d))
-            .unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
             .unwrap()
     }
 

@@ -30,3 +30,17 @@ pub mod weights;
 
 pub use checkpoint::{Checkpoint, LoadOptions};
 pub use error::{ModelError, Result};
+
+/// What the unit tests of several modules share.
+#[cfg(test)]
+mod test_support {
+    use candle_core::{DType, Tensor};
+
+    /// The largest `|a - b|`, compared in f32.
+    pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let f32 = |t: &Tensor| t.to_dtype(DType::F32);
+        (f32(a).unwrap() - f32(b).unwrap())
+            .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
+            .unwrap()
+    }
+}

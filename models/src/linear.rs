@@ -230,19 +230,7 @@ mod tests {
     use candle_core::{DType, Device, Module, Tensor};
 
     use super::Linear;
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
+    use crate::test_support::max_abs_diff;
 
     fn reference(x: &Tensor, w: &Tensor, b: &Tensor) -> Tensor {
         x.to_dtype(DType::F32)
@@ -265,11 +253,11 @@ mod tests {
         assert_eq!(int8_layer.weight_bytes(), 1000 * 333 + 4 * 1000);
         let all_rows = Tensor::arange(0u32, 1000, &Device::Cpu).unwrap();
         let dequantized = int8_layer.rows(&all_rows, DType::F32).unwrap();
-        assert!(max_diff(&dequantized, &w) > 0.0);
+        assert!(max_abs_diff(&dequantized, &w) > 0.0);
         for rows in [1, 3, 7, 40] {
             let x = Tensor::randn(0f32, 1.0, (1, rows, 333), &Device::Cpu).unwrap();
             let expected = reference(&x, &w, &b);
-            let diff = max_diff(&f32_layer.forward(&x).unwrap(), &expected);
+            let diff = max_abs_diff(&f32_layer.forward(&x).unwrap(), &expected);
             assert!(diff < 1e-4, "f32, rows {rows}: {diff}");
 
             // bf16 activations and weight: the f32 product of the bf16 values, rounded to bf16.
@@ -284,7 +272,7 @@ mod tests {
                 .unwrap()
                 .broadcast_div(&((expected_bf16.abs().unwrap() / 128.0).unwrap() + 1e-3).unwrap())
                 .unwrap();
-            let worst = max_diff(&ulps, &ulps.zeros_like().unwrap());
+            let worst = max_abs_diff(&ulps, &ulps.zeros_like().unwrap());
             assert!(
                 worst <= 1.0,
                 "bf16, rows {rows}: {worst} units in the last place"
@@ -292,7 +280,7 @@ mod tests {
 
             // int8: the product of the dequantised weight (whose error the kernels' tests bound).
             let expected_int8 = reference(&x, &dequantized, &b);
-            let diff = max_diff(&int8_layer.forward(&x).unwrap(), &expected_int8);
+            let diff = max_abs_diff(&int8_layer.forward(&x).unwrap(), &expected_int8);
             assert!(diff < 1e-4, "int8, rows {rows}: {diff}");
         }
     }
@@ -305,7 +293,7 @@ mod tests {
         let rows = table.rows(&ids, DType::F32).unwrap();
         let expected = w.index_select(&ids, 0).unwrap();
         // Half a step of a row whose largest |value| is at most ~5.
-        assert!(max_diff(&rows, &expected) < 5.0 / 254.0);
+        assert!(max_abs_diff(&rows, &expected) < 5.0 / 254.0);
         let bad = Tensor::new(&[50u32], &Device::Cpu).unwrap();
         assert!(table.rows(&bad, DType::F32).is_err());
     }

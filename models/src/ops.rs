@@ -149,31 +149,19 @@ pub fn soft_cap(x: &Tensor, cap: f64) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::max_abs_diff;
     use candle_core::{DType, Device, Tensor};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     #[test]
     fn parallel_ops_match_candle_composition() {
         let x = (Tensor::randn(0f32, 3.0, (3, 40_000), &Device::Cpu).unwrap())
             .contiguous()
             .unwrap();
-        assert!(max_diff(&super::gelu_tanh(&x).unwrap(), &x.gelu().unwrap()) < 1e-6);
+        assert!(max_abs_diff(&super::gelu_tanh(&x).unwrap(), &x.gelu().unwrap()) < 1e-6);
         let capped = ((&x / 5.0).unwrap().tanh().unwrap() * 5.0).unwrap();
-        assert!(max_diff(&super::soft_cap(&x, 5.0).unwrap(), &capped) < 1e-6);
+        assert!(max_abs_diff(&super::soft_cap(&x, 5.0).unwrap(), &capped) < 1e-6);
         let xb = x.to_dtype(DType::BF16).unwrap();
-        let diff = max_diff(
+        let diff = max_abs_diff(
             &super::gelu_tanh(&xb).unwrap().to_dtype(DType::F32).unwrap(),
             &xb.gelu().unwrap().to_dtype(DType::F32).unwrap(),
         );
