@@ -16,7 +16,8 @@ pub struct Features {
     pub fma: bool,
     pub avx512f: bool,
     pub avx512bw: bool,
-    /// AVX-512 BF16 and VNNI, reported for benchmarks and logs; no kernel needs them.
+    /// AVX-512 BF16 runs the [`dpbf16`](crate::dpbf16) products; VNNI is reported for
+    /// benchmarks and logs.
     pub avx512bf16: bool,
     pub avx512vnni: bool,
     /// AMX-BF16 products can run in this process: the CPU has AMX-TILE and AMX-BF16 (and the

@@ -8,6 +8,8 @@ pub enum Error {
          (or RADDRAFT_NO_AMX is set)"
     )]
     AmxUnavailable,
+    #[error("bf16 products need AVX-512 BF16, which this CPU does not offer")]
+    Bf16Unavailable,
     /// An operand's length or dimension differs from what the other operands imply.
     #[error("{operand} is {got}, the product needs {needed}")]
     Size {

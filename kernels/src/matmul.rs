@@ -3,8 +3,10 @@
 //!
 //! - Up to [`GEMV_ROWS`] rows (a decoding step, a few beams) go to [`gemv`](crate::gemv), which
 //!   streams the weight once in its own format.
-//! - More rows (a prefill) are compute-bound: the weight is widened to f32 a panel of rows at a
-//!   time, into one reused buffer of about [`PANEL_BYTES`], and each panel is multiplied by the
+//! - More rows (a prefill) are compute-bound. bf16 and int8 weights run on
+//!   [`dpbf16`](crate::dpbf16) where the CPU has AVX-512 BF16: `x` is rounded to bf16, as in
+//!   PyTorch's bf16 products, and the products accumulate in f32 at twice the f32 rate.
+//! - Elsewhere, and for f32 weights, the weight is widened to f32 a panel of rows at a time, into one reused buffer of about [`PANEL_BYTES`], and each panel is multiplied by the
 //!   `gemm` crate's f32 kernels (AVX2/AVX-512, chosen at run time) on every thread. The widening
 //!   reads each weight once per product, a cost of `out·in` against the product's `rows·out·in`.
 //!   Panels are large because gemm packs all of `x` again for each one: with 4 MB panels a
@@ -37,6 +39,8 @@ pub fn describe(format: Format) -> String {
     };
     let prefill = if format == Format::F32 {
         format!("prefill gemm f32 ({gemm_level})")
+    } else if crate::dpbf16::available() {
+        format!("prefill {format}→bf16 × x→bf16, vdpbf16ps (AVX-512 BF16)")
     } else {
         format!("prefill {format} panels widened to f32, gemm f32 ({gemm_level})")
     };
@@ -48,16 +52,6 @@ const WIDEN_ROWS_PER_TASK: usize = 64;
 
 /// `y = x·Wᵀ` with `x`: `rows × in_dim` and `y`: `rows × out_dim`, both row-major f32.
 pub fn matmul_t(w: WeightRows<'_>, x: &[f32], rows: usize) -> Result<Vec<f32>, Error> {
-    product_with_panels(w, x, rows, PANEL_BYTES)
-}
-
-/// [`matmul_t`] with panels of about `panel_bytes` (the tests use small ones).
-fn product_with_panels(
-    w: WeightRows<'_>,
-    x: &[f32],
-    rows: usize,
-    panel_bytes: usize,
-) -> Result<Vec<f32>, Error> {
     let (out_dim, in_dim) = (w.out_dim(), w.in_dim());
     exactly("input length", elements("input", rows, in_dim)?, x.len())?;
     if rows <= GEMV_ROWS {
@@ -67,11 +61,27 @@ fn product_with_panels(
     if out_dim == 0 || in_dim == 0 {
         return Ok(y);
     }
-    if let Values::F32(values) = w.values() {
-        // SAFETY: `values` is out_dim × in_dim, `x` rows × in_dim, `y` rows × out_dim.
-        unsafe { panel_product(x, rows, in_dim, values, 0, out_dim, &mut y, out_dim) };
-        return Ok(y);
-    }
+    let Values::F32(values) = w.values() else {
+        if crate::dpbf16::available() {
+            return crate::dpbf16::matmul_t(w, x, rows);
+        }
+        return Ok(widened_product(w, x, rows, PANEL_BYTES, y));
+    };
+    // SAFETY: `values` is out_dim × in_dim, `x` rows × in_dim, `y` rows × out_dim.
+    unsafe { panel_product(x, rows, in_dim, values, 0, out_dim, &mut y, out_dim) };
+    Ok(y)
+}
+
+/// `y = x·Wᵀ` for a bf16 or int8 weight widened to f32 panels of about `panel_bytes` (the tests
+/// use small ones), with operands of matching sizes and `y` zeroed.
+fn widened_product(
+    w: WeightRows<'_>,
+    x: &[f32],
+    rows: usize,
+    panel_bytes: usize,
+    mut y: Vec<f32>,
+) -> Vec<f32> {
+    let (out_dim, in_dim) = (w.out_dim(), w.in_dim());
     let panel_rows = (panel_bytes / 4 / in_dim).clamp(16, out_dim);
     let mut panel = vec![0f32; panel_rows * in_dim];
     let mut first = 0;
@@ -89,7 +99,7 @@ fn product_with_panels(
         unsafe { panel_product(x, rows, in_dim, &panel, first, count, &mut y, out_dim) };
         first += count;
     }
-    Ok(y)
+    y
 }
 
 /// `y[:, first..first + count] = x · panelᵀ`, with `panel` the rows `first..first + count` of the
@@ -178,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn every_format_matches_its_widened_weight_across_panels_and_row_counts() {
+    fn widened_panels_match_the_widened_weight_for_every_format_and_row_count() {
         // Panels of 40 rows (the product of 131 rows takes 3 and a tail), as PANEL_BYTES makes
         // them for a 40 × in_dim slice of a real weight.
         let in_dim = 300;
@@ -195,7 +205,12 @@ mod tests {
                 let mut wide = vec![0f32; out_dim * in_dim];
                 weight.widen_rows(0, out_dim, &mut wide);
                 let expected = reference(&wide, &x, out_dim, in_dim, rows);
-                let got = product_with_panels(weight, &x, rows, panel_bytes).unwrap();
+                let got = match weight.values() {
+                    Values::Bf16(_) | Values::Int8 { .. } if rows > GEMV_ROWS => {
+                        widened_product(weight, &x, rows, panel_bytes, vec![0.0; rows * out_dim])
+                    }
+                    _ => matmul_t(weight, &x, rows).unwrap(),
+                };
                 // Sums of 300 terms of |x·w| <= 0.25: f32 accumulation error far under 1e-4.
                 let diff = worst(&got, &expected);
                 let format = match weight.values() {
@@ -205,6 +220,25 @@ mod tests {
                 };
                 assert!(diff < 1e-4, "{format}, {rows} rows: {diff}");
             }
+        }
+    }
+
+    #[test]
+    fn bf16_and_int8_prefills_run_on_avx512_bf16_where_the_cpu_has_it() {
+        let (out_dim, in_dim, rows) = (40, 70, GEMV_ROWS + 3);
+        let w: Vec<bf16> = (0..out_dim * in_dim)
+            .map(|i| bf16::from_f32(value(i)))
+            .collect();
+        let x: Vec<f32> = (0..rows * in_dim).map(|i| value(i + 9)).collect();
+        let bf16_rows = WeightRows::new(Values::Bf16(&w), out_dim, in_dim).unwrap();
+        let int8 = Int8Matrix::quantize(bf16_rows);
+        for weight in [bf16_rows, int8.rows()] {
+            let expected = if crate::dpbf16::available() {
+                crate::dpbf16::matmul_t(weight, &x, rows).unwrap()
+            } else {
+                widened_product(weight, &x, rows, PANEL_BYTES, vec![0.0; rows * out_dim])
+            };
+            assert_eq!(matmul_t(weight, &x, rows).unwrap(), expected);
         }
     }
 

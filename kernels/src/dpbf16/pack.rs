@@ -1,0 +1,149 @@
+//! Packing both operands of a [`vdpbf16ps` product](super) into the pair-major slivers the
+//! micro-kernel reads: one 32-bit word holds elements `2p` (low half) and `2p + 1` (high half)
+//! of k, and a k that is odd gets a zero high half in its last pair.
+
+use half::bf16;
+use rayon::prelude::*;
+
+use super::tile::{COLS, ROWS};
+use crate::weights::{Values, WeightRows};
+
+/// The right operand `R` (`k × n`) of `y = x·R`.
+#[derive(Debug, Clone, Copy)]
+pub enum Right<'a> {
+    /// A weight `W` (`n × k`, any format) read as `Wᵀ`: the linear layers, and attention's
+    /// `Q·Kᵀ` with `K` as f32 rows.
+    Rows(WeightRows<'a>),
+    /// A row-major f32 `k × n` matrix: attention's `P·V`.
+    Columns {
+        values: &'a [f32],
+        k: usize,
+        n: usize,
+    },
+}
+
+impl Right<'_> {
+    pub fn k(&self) -> usize {
+        match self {
+            Right::Rows(w) => w.in_dim(),
+            Right::Columns { k, .. } => *k,
+        }
+    }
+
+    pub fn n(&self) -> usize {
+        match self {
+            Right::Rows(w) => w.out_dim(),
+            Right::Columns { n, .. } => *n,
+        }
+    }
+}
+
+fn pair(low: bf16, high: bf16) -> u32 {
+    u32::from(low.to_bits()) | (u32::from(high.to_bits()) << 16)
+}
+
+/// `x` (`rows × k` f32) rounded to bf16, as slivers of [`ROWS`] rows: sliver `s` holds
+/// `pairs × ROWS` words, pair-major; rows past `rows` are zero.
+pub(super) fn rows_of_x(x: &[f32], rows: usize, k: usize) -> Vec<u32> {
+    let pairs = k.div_ceil(2);
+    let mut packed = vec![0u32; rows.div_ceil(ROWS) * pairs * ROWS];
+    packed
+        .par_chunks_mut(pairs * ROWS)
+        .enumerate()
+        .for_each(|(sliver, dst)| {
+            for r in 0..ROWS.min(rows - sliver * ROWS) {
+                let row = &x[(sliver * ROWS + r) * k..][..k];
+                put_pairs(row, &mut dst[r..], ROWS, bf16::from_f32);
+            }
+        });
+    packed
+}
+
+/// Packs columns `first_col..first_col + cols` of `right`, pairs `first_pair..first_pair +
+/// block`, into `dst`: one sliver of `BLOCK_PAIRS × COLS` words per [`COLS`] columns, pair-major,
+/// with columns past `cols` zero.
+pub(super) fn right_block(
+    right: Right<'_>,
+    first_col: usize,
+    cols: usize,
+    first_pair: usize,
+    block: usize,
+    dst: &mut [u32],
+) {
+    let sliver_words = super::BLOCK_PAIRS * COLS;
+    for (s, sliver) in dst
+        .chunks_exact_mut(sliver_words)
+        .take(cols.div_ceil(COLS))
+        .enumerate()
+    {
+        let sliver_cols = COLS.min(cols - s * COLS);
+        if sliver_cols < COLS {
+            sliver[..block * COLS].fill(0);
+        }
+        let sliver_col = first_col + s * COLS;
+        match right {
+            Right::Rows(w) => {
+                for c in 0..sliver_cols {
+                    weight_row_pairs(w, sliver_col + c, first_pair, block, &mut sliver[c..]);
+                }
+            }
+            Right::Columns { values, k, n } => {
+                for p in 0..block {
+                    let i = 2 * (first_pair + p);
+                    let low = &values[i * n + sliver_col..][..sliver_cols];
+                    let dst = &mut sliver[p * COLS..][..sliver_cols];
+                    if i + 1 < k {
+                        let high = &values[(i + 1) * n + sliver_col..][..sliver_cols];
+                        for ((d, &l), &h) in dst.iter_mut().zip(low).zip(high) {
+                            *d = pair(bf16::from_f32(l), bf16::from_f32(h));
+                        }
+                    } else {
+                        for (d, &l) in dst.iter_mut().zip(low) {
+                            *d = pair(bf16::from_f32(l), bf16::ZERO);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pairs `first_pair..first_pair + block` of weight row `row` into `dst[p * COLS]`.
+fn weight_row_pairs(
+    w: WeightRows<'_>,
+    row: usize,
+    first_pair: usize,
+    block: usize,
+    dst: &mut [u32],
+) {
+    let k = w.in_dim();
+    let span = 2 * first_pair..(2 * (first_pair + block)).min(k);
+    match w.values() {
+        Values::Bf16(v) => put_pairs(&v[row * k..][span], dst, COLS, |b| b),
+        Values::F32(v) => put_pairs(&v[row * k..][span], dst, COLS, bf16::from_f32),
+        Values::Int8 { values, scales } => {
+            let scale = scales[row];
+            put_pairs(&values[row * k..][span], dst, COLS, |q| {
+                bf16::from_f32(f32::from(q) * scale)
+            })
+        }
+    }
+}
+
+/// `values` (a span of one row along k) rounded to bf16 as pairs, pair `p` into
+/// `dst[p * stride]`; an odd last value gets a zero partner.
+fn put_pairs<T: Copy>(values: &[T], dst: &mut [u32], stride: usize, to_bf16: impl Fn(T) -> bf16) {
+    let mut pairs = values.chunks_exact(2);
+    for (p, two) in pairs.by_ref().enumerate() {
+        dst[p * stride] = pair(to_bf16(two[0]), to_bf16(two[1]));
+    }
+    if let [last] = pairs.remainder() {
+        dst[(values.len() / 2) * stride] = pair(to_bf16(*last), bf16::ZERO);
+    }
+}
+
+/// The same rounding as `x`'s, for tests that build the expected product.
+#[cfg(test)]
+pub(super) fn round(v: f32) -> f32 {
+    bf16::from_f32(v).to_f32()
+}
