@@ -1,6 +1,6 @@
 """What this machine allows, measured with PyTorch in the benchmark's run: the GEMM rate of a
-prefill-shaped product (rows × 2304 × 9216, Gemma 2's MLP; 2048 rows in f32, 256 in bf16, whose
-products crawl on CPUs without AVX-512 BF16 or AMX) and the read bandwidth of a sum over 2 GiB.
+prefill-shaped product (rows × 2304 × 9216, Gemma 2's MLP; 2048 rows, but 256 for bf16 on CPUs
+without AVX-512 BF16 or AMX, where its products crawl) and the read bandwidth of a sum over 2 GiB.
 Prints one JSON object.
 
     python bench/paligemma2/roofline.py --threads 2
@@ -31,7 +31,11 @@ def main() -> None:
     k, n = 2304, 9216
     out = {"impl": "roofline", "threads": args.threads, "torch": torch.__version__,
            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
-    for name, dtype, m in [("f32", torch.float32, 2048), ("bf16", torch.bfloat16, 256)]:
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    bf16_hardware = "avx512_bf16" in flags or "amx_bf16" in flags
+    for name, dtype, m in [("f32", torch.float32, 2048),
+                           ("bf16", torch.bfloat16, 2048 if bf16_hardware else 256)]:
         out[f"torch_gemm_{name}_shape"] = [m, k, n]
         a = torch.randn(m, k).to(dtype)
         b = torch.randn(k, n).to(dtype)

@@ -6,6 +6,7 @@
 //!   portably, the best level run, for loops the compiler vectorises by itself.
 //! * [`weights`]: weight matrices in f32, bf16 or int8 (with int8 quantisation).
 //! * [`dpbf16`]: bf16 products with f32 accumulation on AVX-512 BF16 (`vdpbf16ps`).
+//! * [`attention`]: a prefill's attention with those bf16 products, a block of queries at a time.
 //! * [`matmul`]: `x·Wᵀ` for a weight in any of those formats, the models' linear layers.
 //! * [`gemv`]: the parallel matrix-vector product of a decoding step, which `matmul` calls.
 //! * [`vecmath`]: `exp`, `tanh` and the erf GELU, and loops over slices that apply them.
@@ -15,6 +16,7 @@
 //! RadGraph encoder's plain buffers) can use it.
 
 pub mod amx;
+pub mod attention;
 pub mod cpu;
 pub mod dpbf16;
 mod error;

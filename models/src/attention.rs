@@ -7,11 +7,18 @@
 //! `heads × QUERY_BLOCK × keys`. Every row still sees all its keys in one exact softmax, with
 //! HF's operations in HF's order (product, scale, soft-cap, mask, f32 softmax, cast, product),
 //! so the result is the eager one: blocking rows does not change any row's arithmetic.
+//!
+//! A prefill of a model with bf16 matrices on a CPU with AVX-512 BF16 runs
+//! [`raddraft_kernels::attention`] instead: the same operations with bf16 products (q, k, the
+//! probabilities and v rounded to bf16, as PyTorch's bf16 attention rounds them) and f32 scores
+//! and softmax.
 
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
+use raddraft_kernels::attention::{attention_bf16, Shape};
+use raddraft_kernels::matmul::GEMV_ROWS;
 
 /// Query rows per block: the scores of one block stay in the tens of megabytes at 4k keys.
-pub const QUERY_BLOCK: usize = 256;
+pub const QUERY_BLOCK: usize = raddraft_kernels::attention::QUERY_BLOCK;
 
 /// How scores are formed from `q·kᵀ`.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +26,8 @@ pub(crate) struct Scores {
     pub scale: f64,
     /// Gemma 2's attention logit soft-cap.
     pub softcap: Option<f64>,
+    /// The model's matrices are bf16: a CPU prefill may run its products in bf16.
+    pub bf16_products: bool,
 }
 
 /// Grouped-query attention.
@@ -38,6 +47,21 @@ pub(crate) fn attention(
 ) -> Result<Tensor> {
     let (b, kv_heads, group, t, d) = q.dims5()?;
     let keys = k.dim(2)?;
+    if scores.bf16_products
+        && t > GEMV_ROWS
+        && q.device().is_cpu()
+        && q.dtype() == DType::F32
+        && raddraft_kernels::dpbf16::available()
+    {
+        let shape = Shape {
+            kv_heads,
+            group,
+            queries: t,
+            keys,
+            head_dim: d,
+        };
+        return bf16_products(q, k, v, b, shape, scores, mask);
+    }
     let k_t = k.t()?;
     let block = |first: usize, rows: usize| -> Result<Tensor> {
         let q = q
@@ -65,6 +89,41 @@ pub(crate) fn attention(
         .map(|first| block(first, QUERY_BLOCK.min(t - first)))
         .collect::<Result<Vec<_>>>()?;
     Tensor::cat(&blocks, 3)
+}
+
+/// [`attention`] on the CPU kernel, one sequence of the batch at a time.
+fn bf16_products(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    batch: usize,
+    shape: Shape,
+    scores: Scores,
+    mask: Option<&Tensor>,
+) -> Result<Tensor> {
+    let flat = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
+    let (q_all, k_all, v_all) = (flat(q)?, flat(k)?, flat(v)?);
+    let mask = mask.map(flat).transpose()?;
+    let kernel_scores = raddraft_kernels::attention::Scores {
+        scale: scores.scale as f32,
+        softcap: scores.softcap.map(|c| c as f32),
+        mask: mask.as_deref(),
+    };
+    let (q_len, kv_len) = (q_all.len() / batch.max(1), k_all.len() / batch.max(1));
+    let mut out = Vec::with_capacity(q_all.len());
+    for i in 0..batch {
+        out.extend(
+            attention_bf16(
+                &q_all[i * q_len..][..q_len],
+                &k_all[i * kv_len..][..kv_len],
+                &v_all[i * kv_len..][..kv_len],
+                shape,
+                kernel_scores,
+            )
+            .map_err(candle_core::Error::wrap)?,
+        );
+    }
+    Tensor::from_vec(out, q.shape(), q.device())
 }
 
 /// Softmax over the last dimension computed in f32 and cast back (HF `softmax(dtype=float32)`).
@@ -132,6 +191,7 @@ mod tests {
         let scores = Scores {
             scale: 0.3,
             softcap: Some(5.0),
+            bf16_products: false,
         };
         let expected = eager(&q, &k, &v, scores, Some(&mask));
         let got = attention(&q, &k, &v, scores, Some(&mask)).unwrap();
@@ -141,10 +201,49 @@ mod tests {
         let plain = Scores {
             scale: 0.5,
             softcap: None,
+            bf16_products: false,
         };
         let expected = eager(&q, &k, &v, plain, None);
         let got = attention(&q, &k, &v, plain, None).unwrap();
         let diff = max_abs_diff(&got, &expected);
         assert!(diff < 1e-5, "{diff}");
+    }
+
+    #[test]
+    fn bf16_products_stay_within_bf16_error_of_eager_attention() {
+        let device = Device::Cpu;
+        // Two sequences, 2 KV heads serving 2 query heads each, causal over the last t keys.
+        let (t, keys, d) = (QUERY_BLOCK + 9, QUERY_BLOCK + 20, 16);
+        let q = Tensor::randn(0f32, 1.0, (2, 2, 2, t, d), &device).unwrap();
+        let k = Tensor::randn(0f32, 1.0, (2, 2, keys, d), &device).unwrap();
+        let v = Tensor::randn(0f32, 1.0, (2, 2, keys, d), &device).unwrap();
+        let offset = keys - t;
+        let mask: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                (0..keys).map(move |j| {
+                    if j <= i + offset {
+                        0.0
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, keys), &device).unwrap();
+        let scores = Scores {
+            scale: 0.25,
+            softcap: Some(50.0),
+            bf16_products: true,
+        };
+        let expected = eager(&q, &k, &v, scores, Some(&mask));
+        let got = attention(&q, &k, &v, scores, Some(&mask)).unwrap();
+        let diff = max_abs_diff(&got, &expected);
+        // bf16 operands (8 significant bits) under a softmax-weighted mean of |v| ~ 1.
+        let tolerance = if raddraft_kernels::dpbf16::available() {
+            3e-2
+        } else {
+            1e-5
+        };
+        assert!(diff < tolerance, "{diff}");
     }
 }

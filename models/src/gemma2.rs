@@ -160,6 +160,7 @@ struct Attention {
     head_dim: usize,
     scale: f64,
     softcap: Option<f64>,
+    bf16_products: bool,
     cache: KvCache,
 }
 
@@ -181,6 +182,7 @@ impl Attention {
             head_dim: d,
             scale: cfg.attention_scale(),
             softcap: cfg.attn_logit_softcapping,
+            bf16_products: vb.matrix_dtype() == DType::BF16,
             cache: KvCache::default(),
         })
     }
@@ -210,6 +212,7 @@ impl Attention {
         let scores = Scores {
             scale: self.scale,
             softcap: self.softcap,
+            bf16_products: self.bf16_products,
         };
         let out = attention(&q, &k, &v, scores, mask)?
             .reshape((b, self.heads, t, d))?

@@ -4,7 +4,7 @@
 //! pre-LayerNorm encoder layers, `post_layernorm`, no pooling head; then
 //! `PaliGemmaMultiModalProjector` (a linear layer with bias).
 
-use candle_core::{Module, Tensor};
+use candle_core::{DType, Module, Tensor};
 use candle_nn::LayerNorm;
 
 use crate::attention::{attention, Scores};
@@ -72,6 +72,7 @@ struct Attention {
     heads: usize,
     head_dim: usize,
     scale: f64,
+    bf16_products: bool,
 }
 
 impl Attention {
@@ -86,6 +87,7 @@ impl Attention {
             heads: cfg.num_attention_heads,
             head_dim,
             scale: (head_dim as f64).powf(-0.5),
+            bf16_products: vb.matrix_dtype() == DType::BF16,
         })
     }
 
@@ -102,6 +104,7 @@ impl Attention {
         let scores = Scores {
             scale: self.scale,
             softcap: None,
+            bf16_products: self.bf16_products,
         };
         let out = attention(&q, &k, &v, scores, None)?
             .squeeze(2)?

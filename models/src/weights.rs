@@ -380,6 +380,11 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// The dtype weight matrices load as.
+    pub fn matrix_dtype(&self) -> DType {
+        self.matrix_dtype
+    }
+
     /// Loads the weight matrix `name` in the matrix dtype.
     pub fn matrix(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
         self.get_as(name, shape, self.matrix_dtype)
