@@ -83,9 +83,8 @@ fn dpbf16_available() -> bool {
     crate::dpbf16::available() && cpu::features().avx512bw
 }
 
-/// Whether bf16 rows multiply `x` rounded to bf16 here (see `dpbf16_available`).
-#[cfg(test)]
-pub(crate) fn bf16_rows_round_x() -> bool {
+/// Whether bf16 rows multiply `x` rounded to bf16 on `vdpbf16ps` here.
+pub(crate) fn bf16_rows_use_dpbf16() -> bool {
     dpbf16_available()
 }
 
@@ -265,7 +264,10 @@ mod x86 {
     }
 
     /// Callers guarantee AVX-512F, BW and BF16. Four bf16 rows against bf16 `x`, 32 values an
-    /// instruction, two accumulators per row; the tail is a masked (zero-filled) load.
+    /// instruction, one row after the other with four accumulators; the tail is a masked
+    /// (zero-filled) load. One row at a time reads one sequential stream: the four rows
+    /// interleaved, as the f32 kernels read them, reached 27–29 GB/s on the 3B head against
+    /// 31–33 this way (Zen 4, 2 threads; PyTorch's sum reads 49).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn dot4_dpbf16(w: [&[bf16]; 4], x: &[bf16]) -> [f32; 4] {
         let n = w.iter().map(|r| r.len()).fold(x.len(), usize::min);
@@ -273,33 +275,33 @@ mod x86 {
             // SAFETY: callers pass a mask that covers only readable values.
             unsafe { std::mem::transmute(_mm512_maskz_loadu_epi16(mask, ptr.cast())) }
         };
-        let mut acc = [_mm512_setzero_ps(); 4];
-        let mut second = [_mm512_setzero_ps(); 4];
-        let mut i = 0;
-        while i + 64 <= n {
-            // SAFETY: i + 64 <= n, the length of `x` and of every weight row.
-            unsafe {
-                let x0 = load(x.as_ptr().add(i), !0);
-                let x1 = load(x.as_ptr().add(i + 32), !0);
-                for ((a, b), row) in acc.iter_mut().zip(second.iter_mut()).zip(&w) {
-                    *a = _mm512_dpbf16_ps(*a, load(row.as_ptr().add(i), !0), x0);
-                    *b = _mm512_dpbf16_ps(*b, load(row.as_ptr().add(i + 32), !0), x1);
+        w.map(|row| {
+            let mut acc = [_mm512_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 128 <= n {
+                // SAFETY: i + 128 <= n, the length of `x` and of the row.
+                unsafe {
+                    for (j, slot) in acc.iter_mut().enumerate() {
+                        let xv = load(x.as_ptr().add(i + 32 * j), !0);
+                        *slot = _mm512_dpbf16_ps(*slot, load(row.as_ptr().add(i + 32 * j), !0), xv);
+                    }
                 }
+                i += 128;
             }
-            i += 64;
-        }
-        while i < n {
-            let mask: __mmask32 = if n - i >= 32 { !0 } else { (1 << (n - i)) - 1 };
-            // SAFETY: the mask keeps to the n - i values left.
-            unsafe {
-                let xv = load(x.as_ptr().add(i), mask);
-                for (slot, row) in acc.iter_mut().zip(&w) {
-                    *slot = _mm512_dpbf16_ps(*slot, load(row.as_ptr().add(i), mask), xv);
+            while i < n {
+                let mask: __mmask32 = if n - i >= 32 { !0 } else { (1 << (n - i)) - 1 };
+                // SAFETY: the mask keeps to the n - i values left.
+                unsafe {
+                    let xv = load(x.as_ptr().add(i), mask);
+                    acc[0] = _mm512_dpbf16_ps(acc[0], load(row.as_ptr().add(i), mask), xv);
                 }
+                i += 32;
             }
-            i += 32;
-        }
-        std::array::from_fn(|j| _mm512_reduce_add_ps(_mm512_add_ps(acc[j], second[j])))
+            _mm512_reduce_add_ps(_mm512_add_ps(
+                _mm512_add_ps(acc[0], acc[1]),
+                _mm512_add_ps(acc[2], acc[3]),
+            ))
+        })
     }
 
     /// Eight weights of a row widened to f32 lanes.

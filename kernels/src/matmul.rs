@@ -32,10 +32,15 @@ pub fn describe(format: Format) -> String {
         crate::cpu::Isa::Avx2Fma => "AVX2+FMA",
         crate::cpu::Isa::Scalar => "portable",
     };
-    let gemv_level = match (format, features.isa()) {
-        (Format::F32, crate::cpu::Isa::Avx512) => "AVX-512",
-        (_, crate::cpu::Isa::Scalar) => "portable",
-        _ => "AVX2+FMA",
+    let gemv = match (format, features.isa()) {
+        (Format::Bf16, _) if crate::gemv::bf16_rows_use_dpbf16() => {
+            "bf16 × x→bf16, vdpbf16ps (AVX-512 BF16)".to_string()
+        }
+        (_, crate::cpu::Isa::Scalar) => format!("{format}→f32 in registers (portable)"),
+        (Format::F32 | Format::Int8, crate::cpu::Isa::Avx512) => {
+            format!("{format}→f32 in registers (AVX-512)")
+        }
+        _ => format!("{format}→f32 in registers (AVX2+FMA)"),
     };
     let prefill = if format == Format::F32 {
         format!("prefill gemm f32 ({gemm_level})")
@@ -44,7 +49,7 @@ pub fn describe(format: Format) -> String {
     } else {
         format!("prefill {format} panels widened to f32, gemm f32 ({gemm_level})")
     };
-    format!("{prefill}; decode gemv {format}→f32 in registers ({gemv_level})")
+    format!("{prefill}; decode gemv {gemv}")
 }
 
 /// Weight rows one task widens.
@@ -207,7 +212,7 @@ mod tests {
                 // A decoding step's bf16 rows may multiply x rounded to bf16 (AVX-512 BF16).
                 let rounds_x = matches!(weight.values(), Values::Bf16(_))
                     && rows <= GEMV_ROWS
-                    && crate::gemv::bf16_rows_round_x();
+                    && crate::gemv::bf16_rows_use_dpbf16();
                 let x_seen: Vec<f32> = if rounds_x {
                     x.iter().map(|&v| bf16::from_f32(v).to_f32()).collect()
                 } else {
