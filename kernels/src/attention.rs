@@ -1,5 +1,6 @@
-//! Scaled dot-product attention with bf16 products (`vdpbf16ps`) for a prefill: SigLIP's and
-//! Gemma 2's, on CPUs with AVX-512 BF16.
+//! Scaled dot-product attention on CPU for SigLIP and Gemma 2: [`attention_bf16`], a prefill's,
+//! with bf16 products (`vdpbf16ps`) on CPUs with AVX-512 BF16, and [`attention_decode`], a
+//! decoding step's, in f32 over the KV cache in place.
 //!
 //! Each key/value head's `K` and `V` are packed once; then each block of [`QUERY_BLOCK`] query
 //! rows of each query head forms its scores `Q·Kᵀ` (bf16 products, f32 sums), applies scale,
@@ -8,7 +9,11 @@
 //! `QUERY_BLOCK × keys`, never `queries × keys`. Blocks run in parallel, and so do the products
 //! inside them.
 
+mod decode;
+
 use rayon::prelude::*;
+
+pub use decode::{attention_decode, Heads};
 
 use crate::dpbf16::{product_packed, Packed, Right};
 use crate::error::{exactly, Error};

@@ -8,13 +8,14 @@
 //! HF's operations in HF's order (product, scale, soft-cap, mask, f32 softmax, cast, product),
 //! so the result is the eager one: blocking rows does not change any row's arithmetic.
 //!
+//! A decoding step on CPU in f32 runs [`attention_decode`], which reads the KV cache in place.
 //! A prefill of a model with bf16 matrices on a CPU with AVX-512 BF16 runs
 //! [`raddraft_kernels::attention`] instead: the same operations with bf16 products (q, k, the
 //! probabilities and v rounded to bf16, as PyTorch's bf16 attention rounds them) and f32 scores
 //! and softmax.
 
 use candle_core::{DType, Result, Tensor};
-use raddraft_kernels::attention::{attention_bf16, Shape};
+use raddraft_kernels::attention::{attention_bf16, attention_decode, Heads, Shape};
 use raddraft_kernels::matmul::GEMV_ROWS;
 
 /// Query rows per block: the scores of one block stay in the tens of megabytes at 4k keys.
@@ -47,20 +48,25 @@ pub(crate) fn attention(
 ) -> Result<Tensor> {
     let (b, kv_heads, group, t, d) = q.dims5()?;
     let keys = k.dim(2)?;
+    let shape = Shape {
+        kv_heads: b * kv_heads,
+        group,
+        queries: t,
+        keys,
+        head_dim: d,
+    };
+    if t <= GEMV_ROWS && q.device().is_cpu() && q.dtype() == DType::F32 {
+        if let Some(out) = decode_in_place(q, k, v, shape, scores, mask)? {
+            return Ok(out);
+        }
+    }
     if scores.bf16_products
         && t > GEMV_ROWS
         && q.device().is_cpu()
         && q.dtype() == DType::F32
         && raddraft_kernels::dpbf16::available()
     {
-        let shape = Shape {
-            kv_heads,
-            group,
-            queries: t,
-            keys,
-            head_dim: d,
-        };
-        return bf16_products(q, k, v, b, shape, scores, mask);
+        return bf16_products(q, k, v, b, Shape { kv_heads, ..shape }, scores, mask);
     }
     let k_t = k.t()?;
     let block = |first: usize, rows: usize| -> Result<Tensor> {
@@ -124,6 +130,59 @@ fn bf16_products(
         );
     }
     Tensor::from_vec(out, q.shape(), q.device())
+}
+
+/// A decoding step on the CPU kernel, reading the KV cache's strided views in place; `None`
+/// where a view does not have one stride per (sequence, head) and contiguous rows.
+fn decode_in_place(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    shape: Shape,
+    scores: Scores,
+    mask: Option<&Tensor>,
+) -> Result<Option<Tensor>> {
+    let (k_storage, k_layout) = k.storage_and_layout();
+    let (v_storage, v_layout) = v.storage_and_layout();
+    let (Some(k_heads), Some(v_heads)) = (
+        cache_heads(&k_storage, k_layout, shape.head_dim),
+        cache_heads(&v_storage, v_layout, shape.head_dim),
+    ) else {
+        return Ok(None);
+    };
+    let q_values = q.flatten_all()?.to_vec1::<f32>()?;
+    let mask = mask
+        .map(|m| m.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+        .transpose()?;
+    let kernel_scores = raddraft_kernels::attention::Scores {
+        scale: scores.scale as f32,
+        softcap: scores.softcap.map(|c| c as f32),
+        mask: mask.as_deref(),
+    };
+    let out = attention_decode(&q_values, k_heads, v_heads, shape, kernel_scores)
+        .map_err(candle_core::Error::wrap)?;
+    Ok(Some(Tensor::from_vec(out, q.shape(), q.device())?))
+}
+
+/// The heads of a `[batch, heads, keys, d]` f32 CPU view whose rows are contiguous and whose
+/// heads (across the batch too) are one stride apart.
+fn cache_heads<'a>(
+    storage: &'a candle_core::Storage,
+    layout: &candle_core::Layout,
+    d: usize,
+) -> Option<Heads<'a>> {
+    let candle_core::Storage::Cpu(candle_core::CpuStorage::F32(values)) = storage else {
+        return None;
+    };
+    let (heads, stride) = (layout.dims().get(1)?, layout.stride());
+    let uniform = stride.len() == 4
+        && stride[3] == 1
+        && stride[2] == d
+        && (stride[0] == heads * stride[1] || layout.dims()[0] == 1);
+    uniform.then(|| Heads {
+        values: &values[layout.start_offset()..],
+        head_stride: stride[1],
+    })
 }
 
 /// Softmax over the last dimension computed in f32 and cast back (HF `softmax(dtype=float32)`).
@@ -245,5 +304,47 @@ mod tests {
             1e-5
         };
         assert!(diff < tolerance, "{diff}");
+    }
+
+    #[test]
+    fn decoding_steps_read_a_cache_view_in_place_and_equal_eager_attention() {
+        let device = Device::Cpu;
+        // A cache with room for 300 keys holding 257, as the KV cache's narrowed buffers are.
+        let (keys, room, d) = (257, 300, 16);
+        let k_room = Tensor::randn(0f32, 1.0, (1, 2, room, d), &device).unwrap();
+        let v_room = Tensor::randn(0f32, 1.0, (1, 2, room, d), &device).unwrap();
+        let (k, v) = (
+            k_room.narrow(2, 0, keys).unwrap(),
+            v_room.narrow(2, 0, keys).unwrap(),
+        );
+        let q = Tensor::randn(0f32, 1.0, (1, 2, 3, 1, d), &device).unwrap();
+        let scores = Scores {
+            scale: 0.25,
+            softcap: Some(50.0),
+            bf16_products: true,
+        };
+        let shape = Shape {
+            kv_heads: 2,
+            group: 3,
+            queries: 1,
+            keys,
+            head_dim: d,
+        };
+        let in_place = decode_in_place(&q, &k, &v, shape, scores, None)
+            .unwrap()
+            .expect("a narrowed cache has one stride per head");
+        let expected = eager(
+            &q,
+            &k.contiguous().unwrap(),
+            &v.contiguous().unwrap(),
+            scores,
+            None,
+        );
+        let diff = max_abs_diff(&in_place, &expected);
+        assert!(diff < 1e-5, "{diff}");
+        assert_eq!(
+            max_abs_diff(&attention(&q, &k, &v, scores, None).unwrap(), &in_place),
+            0.0
+        );
     }
 }

@@ -173,3 +173,94 @@ fn mismatched_operands_are_refused() {
         })
     ));
 }
+
+#[test]
+fn decoding_steps_read_the_cache_in_place_and_match_eager_attention() {
+    // 3 heads of a cache with room for 70 keys, holding 61; 2 query heads per KV head, 2 rows.
+    let (kv_heads, group, queries, keys, d, room) = (3, 2, 2, 61, 24, 70);
+    let shape = Shape {
+        kv_heads,
+        group,
+        queries,
+        keys,
+        head_dim: d,
+    };
+    let q: Vec<f32> = (0..kv_heads * group * queries * d)
+        .map(|i| 2.0 * value(i))
+        .collect();
+    let cache = |seed: usize| -> Vec<f32> {
+        (0..kv_heads * room * d)
+            .map(|i| value(i * 5 + seed))
+            .collect()
+    };
+    let (k_cache, v_cache) = (cache(3), cache(8));
+    // The same keys and values packed tightly, for the reference.
+    let packed = |cache: &[f32]| -> Vec<f32> {
+        (0..kv_heads)
+            .flat_map(|h| cache[h * room * d..][..keys * d].to_vec())
+            .collect()
+    };
+    let (k, v) = (packed(&k_cache), packed(&v_cache));
+    // The last query row sees every key, the first all but the last.
+    let mask: Vec<f32> = (0..queries)
+        .flat_map(|i| {
+            (0..keys).map(move |j| {
+                if j + queries <= keys + i {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+        })
+        .collect();
+    fn heads(values: &[f32], head_stride: usize) -> super::Heads<'_> {
+        super::Heads {
+            values,
+            head_stride,
+        }
+    }
+    for scores in [
+        Scores {
+            scale: 0.3,
+            softcap: Some(5.0),
+            mask: Some(&mask),
+        },
+        Scores {
+            scale: 0.2,
+            softcap: None,
+            mask: None,
+        },
+    ] {
+        let got = super::attention_decode(
+            &q,
+            heads(&k_cache, room * d),
+            heads(&v_cache, room * d),
+            shape,
+            scores,
+        )
+        .unwrap();
+        let diff = worst(&got, &reference(&q, &k, &v, shape, &scores, false));
+        assert!(diff < 1e-5, "{diff}");
+    }
+    // A cache shorter than its heads claim is refused, not read past.
+    let short = super::Heads {
+        values: &k_cache[..kv_heads * room * d - 10],
+        head_stride: room * d,
+    };
+    let shape_full = Shape {
+        keys: room,
+        ..shape
+    };
+    let scores = Scores {
+        scale: 1.0,
+        softcap: None,
+        mask: None,
+    };
+    assert!(matches!(
+        super::attention_decode(&q, short, heads(&v_cache, room * d), shape_full, scores),
+        Err(Error::TooShort {
+            operand: "keys",
+            ..
+        })
+    ));
+}
