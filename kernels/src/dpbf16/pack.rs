@@ -53,10 +53,46 @@ pub(super) fn rows_of_x(x: &[f32], rows: usize, k: usize) -> Vec<u32> {
         .for_each(|(sliver, dst)| {
             for r in 0..ROWS.min(rows - sliver * ROWS) {
                 let row = &x[(sliver * ROWS + r) * k..][..k];
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: products run only where `available()`: AVX-512F and BF16.
+                unsafe {
+                    f32_pairs_avx512(row, &mut dst[r..], ROWS)
+                };
+                #[cfg(not(target_arch = "x86_64"))]
                 put_pairs(row, &mut dst[r..], ROWS, bf16::from_f32);
             }
         });
     packed
+}
+
+/// [`put_pairs`] for f32 values, 32 at a time with `vcvtne2ps2bf16` (the same rounding to
+/// nearest even); the packing of `x` was 8 % of a bf16 prefill with scalar rounding.
+///
+/// # Safety
+/// The CPU has AVX-512F and AVX-512 BF16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn f32_pairs_avx512(values: &[f32], dst: &mut [u32], stride: usize) {
+    use std::arch::x86_64::{__m512i, _mm512_cvtne2ps_pbh, _mm512_loadu_ps, _mm512_storeu_si512};
+    let mut chunks = values.chunks_exact(32);
+    let mut pairs = [0u32; 16];
+    for (c, chunk) in chunks.by_ref().enumerate() {
+        // SAFETY: the chunk holds 32 values; `pairs` 16 words (64 bytes).
+        unsafe {
+            let low = _mm512_loadu_ps(chunk.as_ptr());
+            let high = _mm512_loadu_ps(chunk.as_ptr().add(16));
+            let rounded: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(high, low));
+            _mm512_storeu_si512(pairs.as_mut_ptr().cast(), rounded);
+        }
+        for (i, &pair) in pairs.iter().enumerate() {
+            dst[(16 * c + i) * stride] = pair;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let done = values.len() / 32 * 16;
+        put_pairs(rest, &mut dst[done * stride..], stride, bf16::from_f32);
+    }
 }
 
 /// Packs columns `first_col..first_col + cols` of `right`, pairs `first_pair..first_pair +

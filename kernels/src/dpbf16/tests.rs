@@ -113,14 +113,16 @@ fn rounding_x_to_bf16_is_the_only_loss() {
     if !available() {
         return;
     }
-    // Values exact in bf16 with sums exact in f32: the product must be exact.
-    let (rows, k, n) = (13, 6, 33);
-    let x: Vec<f32> = (0..rows * k).map(|i| (i % 7) as f32 - 3.0).collect();
-    let w: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.5).collect();
-    let weight = WeightRows::new(Values::F32(&w), n, k).unwrap();
-    let y = matmul_t(weight, &x, rows).unwrap();
-    let expected = reference(&x, &transposed(&w, n, k, |_, v| v), rows, k, n);
-    assert_eq!(y, expected);
+    // Values exact in bf16 with sums exact in f32: the product must be exact. k of 6, a
+    // multiple of the 32 values rounded at a time, and two such blocks and a tail.
+    for (rows, k, n) in [(13, 6, 33), (13, 64, 33), (25, 70, 40)] {
+        let x: Vec<f32> = (0..rows * k).map(|i| (i % 7) as f32 - 3.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.5).collect();
+        let weight = WeightRows::new(Values::F32(&w), n, k).unwrap();
+        let y = matmul_t(weight, &x, rows).unwrap();
+        let expected = reference(&x, &transposed(&w, n, k, |_, v| v), rows, k, n);
+        assert_eq!(y, expected, "k = {k}");
+    }
 }
 
 #[test]
