@@ -5,9 +5,10 @@
 //! - f32 weights keep candle's product for a prefill, the reference path, and use the parallel
 //!   matrix-vector kernel for a decoding step.
 //! - bf16 and int8 weights are never widened as a whole: candle would widen a bf16 weight to a
-//!   temporary f32 copy on every call (2.4 GB for the 3B head on every token). The kernels widen
-//!   in registers (decoding) or a panel at a time (prefill), accumulate in f32, and the output is
-//!   rounded to the activations' dtype, as PyTorch's bf16 products do.
+//!   temporary f32 copy on every call (2.4 GB for the 3B head on every token). On CPUs with
+//!   AVX-512 BF16 the kernels multiply them with `x` rounded to bf16 (`vdpbf16ps`); elsewhere
+//!   they widen them in registers (decoding) or a panel at a time (prefill). Sums are f32, and
+//!   the output is rounded to the activations' dtype, as PyTorch's bf16 products do.
 //! - On GPUs, dense weights use candle's product; int8 is CPU-only.
 
 use std::sync::Arc;

@@ -95,48 +95,33 @@ unsafe fn f32_pairs_avx512(values: &[f32], dst: &mut [u32], stride: usize) {
     }
 }
 
-/// Packs columns `first_col..first_col + cols` of `right`, pairs `first_pair..first_pair +
-/// block`, into `dst`: one sliver of `BLOCK_PAIRS × COLS` words per [`COLS`] columns, pair-major,
-/// with columns past `cols` zero.
-pub(super) fn right_block(
-    right: Right<'_>,
-    first_col: usize,
-    cols: usize,
-    first_pair: usize,
-    block: usize,
-    dst: &mut [u32],
-) {
-    let sliver_words = super::BLOCK_PAIRS * COLS;
-    for (s, sliver) in dst
-        .chunks_exact_mut(sliver_words)
-        .take(cols.div_ceil(COLS))
-        .enumerate()
-    {
-        let sliver_cols = COLS.min(cols - s * COLS);
-        if sliver_cols < COLS {
-            sliver[..block * COLS].fill(0);
-        }
-        let sliver_col = first_col + s * COLS;
-        match right {
-            Right::Rows(w) => {
-                for c in 0..sliver_cols {
-                    weight_row_pairs(w, sliver_col + c, first_pair, block, &mut sliver[c..]);
-                }
+/// Packs columns `first_col..first_col + cols` (at most [`COLS`]) of `right` over all of k into
+/// `dst`: `pairs × COLS` words, pair-major, with columns past `cols` zero.
+pub(super) fn right_sliver(right: Right<'_>, first_col: usize, cols: usize, dst: &mut [u32]) {
+    let pairs = right.k().div_ceil(2);
+    let dst = &mut dst[..pairs * COLS];
+    if cols < COLS {
+        dst.fill(0);
+    }
+    match right {
+        Right::Rows(w) => {
+            for c in 0..cols {
+                weight_row_pairs(w, first_col + c, &mut dst[c..]);
             }
-            Right::Columns { values, k, n } => {
-                for p in 0..block {
-                    let i = 2 * (first_pair + p);
-                    let low = &values[i * n + sliver_col..][..sliver_cols];
-                    let dst = &mut sliver[p * COLS..][..sliver_cols];
-                    if i + 1 < k {
-                        let high = &values[(i + 1) * n + sliver_col..][..sliver_cols];
-                        for ((d, &l), &h) in dst.iter_mut().zip(low).zip(high) {
-                            *d = pair(bf16::from_f32(l), bf16::from_f32(h));
-                        }
-                    } else {
-                        for (d, &l) in dst.iter_mut().zip(low) {
-                            *d = pair(bf16::from_f32(l), bf16::ZERO);
-                        }
+        }
+        Right::Columns { values, k, n } => {
+            for (p, dst) in dst.chunks_exact_mut(COLS).enumerate() {
+                let i = 2 * p;
+                let low = &values[i * n + first_col..][..cols];
+                let dst = &mut dst[..cols];
+                if i + 1 < k {
+                    let high = &values[(i + 1) * n + first_col..][..cols];
+                    for ((d, &l), &h) in dst.iter_mut().zip(low).zip(high) {
+                        *d = pair(bf16::from_f32(l), bf16::from_f32(h));
+                    }
+                } else {
+                    for (d, &l) in dst.iter_mut().zip(low) {
+                        *d = pair(bf16::from_f32(l), bf16::ZERO);
                     }
                 }
             }
@@ -144,22 +129,15 @@ pub(super) fn right_block(
     }
 }
 
-/// Pairs `first_pair..first_pair + block` of weight row `row` into `dst[p * COLS]`.
-fn weight_row_pairs(
-    w: WeightRows<'_>,
-    row: usize,
-    first_pair: usize,
-    block: usize,
-    dst: &mut [u32],
-) {
+/// Weight row `row` as pairs into `dst[p * COLS]`.
+fn weight_row_pairs(w: WeightRows<'_>, row: usize, dst: &mut [u32]) {
     let k = w.in_dim();
-    let span = 2 * first_pair..(2 * (first_pair + block)).min(k);
     match w.values() {
-        Values::Bf16(v) => put_pairs(&v[row * k..][span], dst, COLS, |b| b),
-        Values::F32(v) => put_pairs(&v[row * k..][span], dst, COLS, bf16::from_f32),
+        Values::Bf16(v) => put_pairs(&v[row * k..][..k], dst, COLS, |b| b),
+        Values::F32(v) => put_pairs(&v[row * k..][..k], dst, COLS, bf16::from_f32),
         Values::Int8 { values, scales } => {
             let scale = scales[row];
-            put_pairs(&values[row * k..][span], dst, COLS, |q| {
+            put_pairs(&values[row * k..][..k], dst, COLS, |q| {
                 bf16::from_f32(f32::from(q) * scale)
             })
         }

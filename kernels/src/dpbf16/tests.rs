@@ -4,7 +4,7 @@
 use half::bf16;
 
 use super::pack::round;
-use super::{available, matmul_t, product, product_packed, Packed, Right, BLOCK_PAIRS};
+use super::{available, matmul_t, product, product_packed, Packed, Right};
 use crate::weights::{Int8Matrix, Values, WeightRows};
 use crate::Error;
 
@@ -45,10 +45,10 @@ fn transposed(w: &[f32], n: usize, k: usize, f: impl Fn(usize, f32) -> f32) -> V
 }
 
 // 25 rows: two full slivers of 12 and one row; 71 columns: two full slivers of 32 and 7;
-// k = 2·BLOCK_PAIRS + 3: two full blocks, then one pair and an odd last value.
+// k = 259: 129 pairs and an odd last value.
 const ROWS: usize = 25;
 const N: usize = 71;
-const K: usize = 2 * BLOCK_PAIRS + 3;
+const K: usize = 259;
 
 #[test]
 fn every_weight_format_and_layout_matches_the_rounded_product() {
