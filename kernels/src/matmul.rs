@@ -45,7 +45,11 @@ pub fn describe(format: Format) -> String {
     let prefill = if format == Format::F32 {
         format!("prefill gemm f32 ({gemm_level})")
     } else if crate::dpbf16::available() {
-        format!("prefill {format}→bf16 × x→bf16, vdpbf16ps (AVX-512 BF16)")
+        let weight = match format {
+            Format::Bf16 => "bf16".to_string(),
+            _ => format!("{format}→bf16"),
+        };
+        format!("prefill {weight} × x→bf16, vdpbf16ps (AVX-512 BF16)")
     } else {
         format!("prefill {format} panels widened to f32, gemm f32 ({gemm_level})")
     };

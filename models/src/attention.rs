@@ -31,6 +31,22 @@ pub(crate) struct Scores {
     pub bf16_products: bool,
 }
 
+impl Scores {
+    /// The kernels' form of the same scores, with an additive `queries × keys` mask.
+    fn for_kernels(self, mask: Option<&[f32]>) -> raddraft_kernels::attention::Scores<'_> {
+        raddraft_kernels::attention::Scores {
+            scale: self.scale as f32,
+            softcap: self.softcap.map(|c| c as f32),
+            mask,
+        }
+    }
+}
+
+/// A tensor's values as f32, row-major.
+fn f32_values(t: &Tensor) -> Result<Vec<f32>> {
+    t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
+}
+
 /// Grouped-query attention.
 ///
 /// - `q`: `[batch, kv_heads, group, t, d]`: the `group` query heads that share one key/value
@@ -107,14 +123,9 @@ fn bf16_products(
     scores: Scores,
     mask: Option<&Tensor>,
 ) -> Result<Tensor> {
-    let flat = |t: &Tensor| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>();
-    let (q_all, k_all, v_all) = (flat(q)?, flat(k)?, flat(v)?);
-    let mask = mask.map(flat).transpose()?;
-    let kernel_scores = raddraft_kernels::attention::Scores {
-        scale: scores.scale as f32,
-        softcap: scores.softcap.map(|c| c as f32),
-        mask: mask.as_deref(),
-    };
+    let (q_all, k_all, v_all) = (f32_values(q)?, f32_values(k)?, f32_values(v)?);
+    let mask = mask.map(f32_values).transpose()?;
+    let kernel_scores = scores.for_kernels(mask.as_deref());
     let (q_len, kv_len) = (q_all.len() / batch.max(1), k_all.len() / batch.max(1));
     let mut out = Vec::with_capacity(q_all.len());
     for i in 0..batch {
@@ -150,15 +161,9 @@ fn decode_in_place(
     ) else {
         return Ok(None);
     };
-    let q_values = q.flatten_all()?.to_vec1::<f32>()?;
-    let mask = mask
-        .map(|m| m.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
-        .transpose()?;
-    let kernel_scores = raddraft_kernels::attention::Scores {
-        scale: scores.scale as f32,
-        softcap: scores.softcap.map(|c| c as f32),
-        mask: mask.as_deref(),
-    };
+    let q_values = f32_values(q)?;
+    let mask = mask.map(f32_values).transpose()?;
+    let kernel_scores = scores.for_kernels(mask.as_deref());
     let out = attention_decode(&q_values, k_heads, v_heads, shape, kernel_scores)
         .map_err(candle_core::Error::wrap)?;
     Ok(Some(Tensor::from_vec(out, q.shape(), q.device())?))
@@ -224,6 +229,25 @@ mod tests {
             .unwrap()
     }
 
+    /// Additive `[t, keys]` mask: query `i` sits at key `i + keys - t` and sees the keys up to
+    /// it, the last `window` of them where a window is given.
+    fn causal_mask(t: usize, keys: usize, window: Option<usize>) -> Tensor {
+        let offset = keys - t;
+        let mask: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                (0..keys).map(move |j| {
+                    let q = i + offset;
+                    if j <= q && window.is_none_or(|w| j + w > q) {
+                        0.0
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+            })
+            .collect();
+        Tensor::from_vec(mask, (t, keys), &Device::Cpu).unwrap()
+    }
+
     #[test]
     fn blocked_rows_equal_eager_attention_with_mask_and_softcap() {
         let device = Device::Cpu;
@@ -233,20 +257,7 @@ mod tests {
         let k = Tensor::randn(0f32, 1.0, (1, 2, keys, d), &device).unwrap();
         let v = Tensor::randn(0f32, 1.0, (1, 2, keys, d), &device).unwrap();
         // Causal over the last t keys, with a window of 100: every row has a different mask.
-        let offset = keys - t;
-        let mask: Vec<f32> = (0..t)
-            .flat_map(|i| {
-                (0..keys).map(move |j| {
-                    let q = i + offset;
-                    if j <= q && j + 100 > q {
-                        0.0
-                    } else {
-                        f32::NEG_INFINITY
-                    }
-                })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (t, keys), &device).unwrap();
+        let mask = causal_mask(t, keys, Some(100));
         let scores = Scores {
             scale: 0.3,
             softcap: Some(5.0),
@@ -276,19 +287,7 @@ mod tests {
         let q = Tensor::randn(0f32, 1.0, (2, 2, 2, t, d), &device).unwrap();
         let k = Tensor::randn(0f32, 1.0, (2, 2, keys, d), &device).unwrap();
         let v = Tensor::randn(0f32, 1.0, (2, 2, keys, d), &device).unwrap();
-        let offset = keys - t;
-        let mask: Vec<f32> = (0..t)
-            .flat_map(|i| {
-                (0..keys).map(move |j| {
-                    if j <= i + offset {
-                        0.0
-                    } else {
-                        f32::NEG_INFINITY
-                    }
-                })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (t, keys), &device).unwrap();
+        let mask = causal_mask(t, keys, None);
         let scores = Scores {
             scale: 0.25,
             softcap: Some(50.0),
