@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bootstrap.sh
+echo "building raddraft (release; the first build compiles every dependency and takes several minutes)…" >&2
 cargo build --release -q -p raddraft-cli --bin raddraft
 exec "$CARGO_TARGET_DIR/release/raddraft" generate \
   --model demo/checkpoint \
