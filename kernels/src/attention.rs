@@ -65,21 +65,9 @@ pub fn attention_bf16(
         keys,
         head_dim: d,
     } = shape;
-    let count = |dims: &[usize]| {
-        dims.iter()
-            .try_fold(1usize, |n, &m| n.checked_mul(m))
-            .ok_or(Error::TooLarge {
-                operand: "attention",
-                rows: dims[0],
-                columns: dims[1..].iter().product(),
-            })
-    };
-    exactly("queries", count(&[kv_heads, group, queries, d])?, q.len())?;
-    exactly("keys", count(&[kv_heads, keys, d])?, k.len())?;
-    exactly("values", count(&[kv_heads, keys, d])?, v.len())?;
-    if let Some(mask) = scores.mask {
-        exactly("mask", count(&[queries, keys])?, mask.len())?;
-    }
+    check_queries_and_mask(q, shape, &scores)?;
+    exactly("keys", values("keys", &[kv_heads, keys, d])?, k.len())?;
+    exactly("values", values("values", &[kv_heads, keys, d])?, v.len())?;
     let mut out = vec![0f32; q.len()];
     if out.is_empty() || keys == 0 {
         return Ok(out);
@@ -123,6 +111,34 @@ pub fn attention_bf16(
             product_packed(&s, rows, v_packed, out)
         })?;
     Ok(out)
+}
+
+/// The product of `dims`, or [`Error::TooLarge`] for `operand`.
+fn values(operand: &'static str, dims: &[usize]) -> Result<usize, Error> {
+    dims.iter()
+        .try_fold(1usize, |n, &m| n.checked_mul(m))
+        .ok_or(Error::TooLarge {
+            operand,
+            rows: dims[0],
+            columns: dims[1..].iter().product(),
+        })
+}
+
+/// `q` is `kv_heads × group × queries × head_dim` and the mask, if any, `queries × keys`.
+fn check_queries_and_mask(q: &[f32], shape: Shape, scores: &Scores<'_>) -> Result<(), Error> {
+    let Shape {
+        kv_heads,
+        group,
+        queries,
+        keys,
+        head_dim,
+    } = shape;
+    let needed = values("queries", &[kv_heads, group, queries, head_dim])?;
+    exactly("queries", needed, q.len())?;
+    if let Some(mask) = scores.mask {
+        exactly("mask", values("mask", &[queries, keys])?, mask.len())?;
+    }
+    Ok(())
 }
 
 /// `row_scores = cap·tanh(scale·s / cap) + mask` from the raw products `s`.

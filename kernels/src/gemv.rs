@@ -32,11 +32,11 @@ pub fn gemv(w: WeightRows<'_>, x: &[f32], rows: usize) -> Result<Vec<f32>, Error
     Ok(match w.values() {
         Values::F32(v) => product(v, x, w.out_dim(), in_dim, rows, isa),
         #[cfg(target_arch = "x86_64")]
-        Values::Bf16(v) if dpbf16_available() => {
+        Values::Bf16(v) if bf16_rows_use_dpbf16() => {
             // x rounded to bf16 once, as the prefill's products round it.
             let x: Vec<bf16> = x.iter().map(|&v| bf16::from_f32(v)).collect();
             by_quads(v, &x, w.out_dim(), in_dim, rows, |ws, xr| {
-                // SAFETY: dpbf16_available() checked AVX-512F, BW and BF16.
+                // SAFETY: bf16_rows_use_dpbf16() checked AVX-512F, BW and BF16.
                 unsafe { x86::dot4_dpbf16(ws, xr) }
             })
         }
@@ -79,13 +79,8 @@ impl Element for f32 {
 /// AVX-512 BF16 with BW (the masked loads of the tail): bf16 rows then multiply bf16 `x` with
 /// `vdpbf16ps`, 32 products an instruction. Widening bf16 in AVX2 registers instead ran at
 /// 18 GB/s of the 46 GB/s a Zen 4 core pair reads: a decoding step was bound by instructions.
-fn dpbf16_available() -> bool {
-    crate::dpbf16::available() && cpu::features().avx512bw
-}
-
-/// Whether bf16 rows multiply `x` rounded to bf16 on `vdpbf16ps` here.
 pub(crate) fn bf16_rows_use_dpbf16() -> bool {
-    dpbf16_available()
+    crate::dpbf16::available() && cpu::features().avx512bw
 }
 
 // Where AVX-512 BF16 is missing, bf16 rows are widened in AVX2 registers, on AVX-512 machines
@@ -453,7 +448,7 @@ mod tests {
 
     #[test]
     fn dpbf16_rows_match_the_product_of_x_rounded_to_bf16_on_ragged_sizes() {
-        if !super::dpbf16_available() {
+        if !super::bf16_rows_use_dpbf16() {
             return;
         }
         // 45: one masked tail of 13 after a 32-value step; 109: a 64-value step, then 32, 13.
@@ -486,7 +481,7 @@ mod tests {
         let b: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
         let bf16_rows = WeightRows::new(Values::Bf16(&b), OUT, IN).unwrap();
         let got = gemv(bf16_rows, &x, 2).unwrap();
-        if super::dpbf16_available() {
+        if super::bf16_rows_use_dpbf16() {
             let rounded: Vec<f32> = x.iter().map(|&v| bf16::from_f32(v).to_f32()).collect();
             assert!(worst(&got, &reference(&b, &rounded, OUT, IN, 2)) < 1e-5);
         } else {

@@ -8,8 +8,8 @@
 
 use rayon::prelude::*;
 
-use super::{score_row, Scores, Shape};
-use crate::error::{at_least, exactly, Error};
+use super::{check_queries_and_mask, score_row, values, Scores, Shape};
+use crate::error::{at_least, Error};
 use crate::vecmath::softmax_row;
 use crate::weights::{Values, WeightRows};
 
@@ -39,15 +39,17 @@ pub fn attention_decode(
         keys,
         head_dim: d,
     } = shape;
+    check_queries_and_mask(q, shape, &scores)?;
     let rows = group * queries;
-    exactly("queries", kv_heads * rows * d, q.len())?;
     for (operand, heads) in [("keys", k), ("values", v)] {
-        at_least("head stride", keys * d, heads.head_stride)?;
-        let needed = (kv_heads.saturating_sub(1)) * heads.head_stride + keys * d;
-        at_least(operand, needed, heads.values.len())?;
-    }
-    if let Some(mask) = scores.mask {
-        exactly("mask", queries * keys, mask.len())?;
+        let head = values(operand, &[keys, d])?;
+        at_least("head stride", head, heads.head_stride)?;
+        let before_last = values(operand, &[kv_heads.saturating_sub(1), heads.head_stride])?;
+        at_least(
+            operand,
+            before_last.saturating_add(head),
+            heads.values.len(),
+        )?;
     }
     let mut out = vec![0f32; q.len()];
     if out.is_empty() || keys == 0 {

@@ -91,7 +91,7 @@ pub fn product_packed(x: &[f32], rows: usize, right: &Packed, y: &mut [f32]) -> 
     run(x, rows, Source::Packed(right), y)
 }
 
-/// Where the tasks get blocks of the right operand.
+/// Where the tasks get their slivers of the right operand.
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Right(Right<'a>),
@@ -114,9 +114,14 @@ fn run(x: &[f32], rows: usize, source: Source<'_>, y: &mut [f32]) -> Result<(), 
         return Ok(());
     }
     let pairs = k.div_ceil(2);
-    let packed_x = pack::rows_of_x(x, rows, k);
+    let tiles = Tiles {
+        x: pack::rows_of_x(x, rows, k),
+        rows,
+        pairs,
+        n,
+        y: SharedOutput(y.as_mut_ptr()),
+    };
     let sliver_words = pairs * tile::COLS;
-    let out = SharedOutput(y.as_mut_ptr());
     (0..n.div_ceil(tile::COLS)).into_par_iter().for_each_init(
         Vec::new,
         |buffer: &mut Vec<u32>, sliver| {
@@ -130,40 +135,58 @@ fn run(x: &[f32], rows: usize, source: Source<'_>, y: &mut [f32]) -> Result<(), 
                 }
                 Source::Packed(packed) => &packed.words[sliver * sliver_words..][..sliver_words],
             };
-            let out = &out;
-            let row_slivers = rows.div_ceil(tile::ROWS);
-            for first_sliver in (0..row_slivers).step_by(CHUNK_SLIVERS) {
-                let chunk = first_sliver..row_slivers.min(first_sliver + CHUNK_SLIVERS);
-                for first_pair in (0..pairs).step_by(BLOCK_PAIRS) {
-                    let block = BLOCK_PAIRS.min(pairs - first_pair);
-                    for row_sliver in chunk.clone() {
-                        let first_row = row_sliver * tile::ROWS;
-                        let a = &packed_x[(row_sliver * pairs + first_pair) * tile::ROWS..];
-                        // SAFETY: `available()` holds; `a` and `b` hold `block` pairs of ROWS
-                        // rows and COLS columns from `first_pair`; the tile (first_row, col) of
-                        // y, min(ROWS, rows - first_row) × cols, lies inside y's rows × n, and
-                        // only this task writes its columns.
-                        #[cfg(target_arch = "x86_64")]
-                        unsafe {
-                            tile::product(
-                                a.as_ptr(),
-                                b[first_pair * tile::COLS..].as_ptr(),
-                                block,
-                                tile::Output {
-                                    y: out.0.add(first_row * n + col),
-                                    ld: n,
-                                    rows: tile::ROWS.min(rows - first_row),
-                                    cols,
-                                    accumulate: first_pair > 0,
-                                },
-                            )
-                        };
-                    }
-                }
-            }
+            tiles.column_sliver(col, cols, b);
         },
     );
     Ok(())
+}
+
+/// One product's packed `x` and output, shared by the tasks of its column slivers.
+struct Tiles {
+    /// `x` as slivers of [`tile::ROWS`] rows, `pairs × ROWS` words each.
+    x: Vec<u32>,
+    rows: usize,
+    pairs: usize,
+    /// Columns of `y`.
+    n: usize,
+    y: SharedOutput,
+}
+
+impl Tiles {
+    /// Columns `col..col + cols` (one sliver) of `y`, from that sliver `b` of the right operand
+    /// packed over all of k.
+    fn column_sliver(&self, col: usize, cols: usize, b: &[u32]) {
+        let Self { rows, pairs, n, .. } = *self;
+        let row_slivers = rows.div_ceil(tile::ROWS);
+        for first_sliver in (0..row_slivers).step_by(CHUNK_SLIVERS) {
+            let chunk = first_sliver..row_slivers.min(first_sliver + CHUNK_SLIVERS);
+            for first_pair in (0..pairs).step_by(BLOCK_PAIRS) {
+                for row_sliver in chunk.clone() {
+                    let first_row = row_sliver * tile::ROWS;
+                    let a = &self.x[(row_sliver * pairs + first_pair) * tile::ROWS..];
+                    // SAFETY: products run only where `available()` holds; `a` and `b` hold
+                    // `block` pairs of ROWS rows and COLS columns from `first_pair`; the tile
+                    // (first_row, col) of y, min(ROWS, rows - first_row) × cols, lies inside
+                    // y's rows × n, and only this task writes its columns.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        tile::product(
+                            a.as_ptr(),
+                            b[first_pair * tile::COLS..].as_ptr(),
+                            BLOCK_PAIRS.min(pairs - first_pair),
+                            tile::Output {
+                                y: self.y.0.add(first_row * n + col),
+                                ld: n,
+                                rows: tile::ROWS.min(rows - first_row),
+                                cols,
+                                accumulate: first_pair > 0,
+                            },
+                        )
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// `y`'s base pointer, shared by tasks that write disjoint columns.
